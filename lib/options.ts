@@ -1,0 +1,76 @@
+import type { PeerCertificate, TLSSocket } from 'node:tls'
+import type { Socket } from 'node:net'
+
+/**
+ * A certificate or key as a user may give it: a file path, a PEM string
+ * (recognised by its `-----BEGIN` header), a Buffer, or an array of these.
+ */
+export type CertSource = string | Buffer | ReadonlyArray<string | Buffer>
+
+/** What a certificate option holds once cio has read it. */
+export type CertValue = Buffer | Buffer[]
+
+/**
+ * Options accepted by `buildCio()`, `cio.server()` and `cio.client()`.
+ * Module options given to `buildCio()` are defaults beneath every call's own
+ * options. Everything not listed here is passed to Node's `net`/`tls`
+ * functions as-is, so any of their options may be used too.
+ */
+export interface CioOptions {
+  /** Port to connect to (client) or to listen on when you call `listen()` yourself. */
+  port?: number
+  /** Host to connect to (client). @default 'localhost' (Node's default) */
+  host?: string
+
+  /** Force TLS on (`true`) or off (`false`); unset, cio decides from the other options. */
+  secure?: boolean
+  /** Private key (alias: `private`). */
+  key?: CertSource
+  /** Certificate chain (alias: `public`). */
+  cert?: CertSource
+  /** Trusted certificate authorities (alias: `root`). */
+  ca?: CertSource
+  /** PKCS#12 bundle; its presence selects TLS. */
+  pfx?: CertSource
+  /** Alias of `key`. */
+  private?: CertSource
+  /** Alias of `cert`. */
+  public?: CertSource
+  /** Alias of `ca`. */
+  root?: CertSource
+  /** Verify the peer's certificate against `ca`; `true` selects TLS. @default Node's default (true for clients) */
+  rejectUnauthorized?: boolean
+  /** Server: ask clients for a certificate; `true` selects TLS. @default false */
+  requestCert?: boolean
+  /** Client: name expected in the server certificate (SNI). @default host */
+  servername?: string
+
+  /** Client: called once the socket connects (plain `connect` event). */
+  onConnect?: (this: Socket, socket: Socket) => void
+  /** Client: called once the TLS handshake completes (`secureConnect`). */
+  onSecureConnect?: (this: TLSSocket, socket: TLSSocket) => void
+
+  /** Server: turn off retrying `listen()` on EADDRINUSE. @default false */
+  noRelisten?: boolean
+  /** Server: milliseconds to wait before each listen retry. @default 3000 */
+  retryDelay?: number
+  /** Server: listen retries before giving up with `RELISTEN_FAILED`. @default 3 */
+  maxRetries?: number
+  /**
+   * Server: replaces the built-in retry action. Called after the `relisten`
+   * event, with the server, the error and the attempt number (1-based).
+   */
+  relisten?: (server: import('node:net').Server, error: NodeJS.ErrnoException, attempt: number) => void
+
+  /**
+   * Server: allow-list for client certificates. Receives the certificate's
+   * common name and the whole certificate (subject alternative names are on
+   * `peerCertificate.subjectaltname`). Return false to reject the client.
+   */
+  isClientAllowed?: (name: string | undefined, peerCertificate: PeerCertificate | undefined) => boolean
+  /** Server: handles a rejected client; without it cio closes the socket and emits `clientRejected`. */
+  rejectClient?: (socket: Socket, name: string | undefined, peerCertificate: PeerCertificate | undefined) => void
+
+  /** Any other option is passed to Node's net/tls functions or read by added listeners. */
+  [option: string]: unknown
+}

@@ -1,0 +1,53 @@
+import type { Server, Socket } from 'node:net'
+import type { Cio } from '../lib/builder.js'
+import type { Listener } from '../lib/chain.js'
+import { ChainError } from '../lib/chain-error.js'
+import type { ServerClientContext, ServerContext } from '../lib/context.js'
+import type { CioOptions } from '../lib/options.js'
+
+interface ServerState {
+  cio: Cio
+  options: CioOptions
+  secure: boolean
+}
+
+const servers = new WeakMap<Server, ServerState>()
+const owners = new WeakMap<Socket, Server>()
+
+/**
+ * A reset from one client must never take the process down, which an
+ * `error` event without a listener would. The error is passed on as the
+ * server's `serverClientError` so it is not lost.
+ */
+function serverClientOnError(this: Socket, error: Error): void {
+  owners.get(this)?.emit('serverClientError', error, this)
+}
+
+function serverOnConnection(this: Server, socket: Socket): void {
+  const state = servers.get(this)
+  if (state === undefined) return
+  owners.set(socket, this)
+  socket.on('error', serverClientOnError)
+  const context: ServerClientContext = { cio: state.cio, options: state.options, server: this, serverClient: socket, secure: state.secure }
+  const result = state.cio.getServerClientChain().run({ context })
+  if (result.failed !== undefined || (!result.result && result.paused === undefined)) {
+    this.emit('serverClientError', new ChainError('server-client', result), socket)
+    socket.destroy()
+  }
+}
+
+/**
+ * Runs the server-client chain for every accepted connection: on
+ * `secureConnection` for TLS, so listeners see an authenticated socket,
+ * and on `connection` otherwise.
+ */
+export const emitNewServerClient: Listener<ServerContext> = function emitNewServerClient(_control, context) {
+  const { server, cio, options } = context
+  if (server === undefined) return
+  const secure = context.secure === true
+  servers.set(server, { cio, options, secure })
+  server.on(secure ? 'secureConnection' : 'connection', serverOnConnection)
+}
+emitNewServerClient.options = { id: 'cio/emit-new-server-client', after: ['cio/createServer'] }
+
+export default emitNewServerClient

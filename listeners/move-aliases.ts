@@ -1,0 +1,11 @@
+import type { Listener } from '../lib/chain.js'
+import type { BaseContext } from '../lib/context.js'
+import { moveAliases as move } from '../lib/option-aliases.js'
+
+/** Renames `private`/`public`/`root` to Node's `key`/`cert`/`ca` before anything reads them. */
+export const moveAliases: Listener<BaseContext> = function moveAliases(_control, context) {
+  move(context.options)
+}
+moveAliases.options = { id: 'cio/move-aliases', before: ['cio/secure', 'cio/ensure-certs'] }
+
+export default moveAliases

@@ -1,0 +1,8 @@
+import { generateCerts, type CertSet } from '../../lib/certs.js'
+
+let shared: Promise<CertSet> | undefined
+
+/** One certificate set per test process (clients alice, bob and mallory), made on first use. */
+export function testCerts(): Promise<CertSet> {
+  return (shared ??= generateCerts({ clients: ['alice', 'bob', 'mallory'] }))
+}

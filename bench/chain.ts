@@ -33,9 +33,9 @@ function constrainedItems(count: number): Listener<object>[] {
   const items: Listener<object>[] = []
   for (let i = 0; i < count; i++) {
     const fn: Listener<object> = () => {}
-    const after = i > 0 && i % 3 === 0 ? [`item/${i - 1}`, `item/${(i * 7) % i}`] : []
+    const after = i > 0 && i % 3 === 0 ? [`item/${i - 1}`, `item/${Math.floor(i / 2)}`] : []
     const before = i % 5 === 0 && i + 2 < count ? [`item/${i + 2}`] : []
-    fn.options = { id: `item/${i}`, after, before, ...(i === 17 ? { before: ['*'] } : {}) }
+    fn.options = { id: `item/${i}`, after, before, ...(i === 1 ? { before: ['*'] } : {}) }
     items.push(fn)
   }
   return items.reverse()

@@ -1,0 +1,133 @@
+/**
+ * bench/rpc: cio RPC against the hand-written baseline (`baseline.ts`: same
+ * framing and messages, no cio) in the same run, both servers in one child
+ * process (`rpc-server.ts`). Scenarios: calls/s with 1 and with 64 calls in
+ * flight at ~100-byte bodies, and MB/s of 64 KiB bodies (4 in flight, body
+ * bytes counted once per echo). Each round measures both sides in ten
+ * alternating slices (ABBA...), so background load hits both alike; the
+ * table shows the medians over rounds and the median of per-round ratios.
+ *
+ *   TS_NODE_TRANSPILE_ONLY=1 node --import @isaacs/ts-node-temp-fork-for-pr-2009/import bench/rpc.ts
+ *
+ * (that loader is the ts-node that tap installs; any TypeScript loader that
+ * passes itself on through `process.execArgv` works the same.)
+ *
+ * BENCH_ROUNDS (default 5) and BENCH_MS (default 1000, per measurement)
+ * tune the length; the default run takes about a minute.
+ */
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import net from 'node:net'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import buildCio from '../lib/index.js'
+import { peerOf } from '../lib/rpc-peer.js'
+import rpcListeners from '../listeners/rpc.js'
+import { BaselineClient } from './baseline.js'
+import { median, table } from './stats.js'
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
+const DURATION_MS = Number(process.env.BENCH_MS ?? 1000)
+/** Alternating slices per side and round. */
+const SLICES = 10
+
+type Call = (body: unknown) => Promise<unknown>
+
+interface Scenario {
+  name: string
+  unit: string
+  inFlight: number
+  body: unknown
+  /** Converts calls per second into the scenario's unit. */
+  scale: number
+}
+
+const small = { text: 'x'.repeat(72), n: 12345, ok: true }
+const large = 'y'.repeat(64 * 1024 - 2)
+const scenarios: Scenario[] = [
+  { name: '1 in flight, ~100 B', unit: 'calls/s', inFlight: 1, body: small, scale: 1 },
+  { name: '64 in flight, ~100 B', unit: 'calls/s', inFlight: 64, body: small, scale: 1 },
+  { name: '64 KiB bodies, 4 in flight', unit: 'MB/s', inFlight: 4, body: large, scale: (64 * 1024) / 1e6 },
+]
+
+/** Calls made and milliseconds spent by `inFlight` callers looping for `ms`. */
+async function measure(call: Call, inFlight: number, body: unknown, ms: number): Promise<{ calls: number; elapsed: number }> {
+  let calls = 0
+  const start = performance.now()
+  const end = start + ms
+  const worker = async (): Promise<void> => {
+    while (performance.now() < end) {
+      await call(body)
+      calls++
+    }
+  }
+  await Promise.all(Array.from({ length: inFlight }, worker))
+  return { calls, elapsed: performance.now() - start }
+}
+
+/**
+ * One round: both sides' rates, measured in SLICES alternating slices each,
+ * so that load from elsewhere on the machine falls on both sides alike.
+ */
+async function round(scenario: Scenario, first: 'cio' | 'baseline'): Promise<Record<'cio' | 'baseline', number>> {
+  const totals = { cio: { calls: 0, elapsed: 0 }, baseline: { calls: 0, elapsed: 0 } }
+  const order = first === 'cio' ? (['cio', 'baseline'] as const) : (['baseline', 'cio'] as const)
+  for (let slice = 0; slice < SLICES; slice++) {
+    for (const side of slice % 2 === 0 ? order : ([...order].reverse() as ['cio' | 'baseline', 'cio' | 'baseline'])) {
+      const { calls, elapsed } = await measure(sides[side], scenario.inFlight, scenario.body, DURATION_MS / SLICES)
+      totals[side].calls += calls
+      totals[side].elapsed += elapsed
+    }
+  }
+  const rate = (side: 'cio' | 'baseline'): number => ((totals[side].calls * 1000) / totals[side].elapsed) * scenario.scale
+  return { cio: rate('cio'), baseline: rate('baseline') }
+}
+
+const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(new URL('./rpc-server.ts', import.meta.url))], {
+  stdio: ['pipe', 'pipe', 'inherit'],
+})
+const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string]
+const ports = JSON.parse(line) as { cio: number; baseline: number }
+
+const cio = buildCio()
+cio.onClient(rpcListeners)
+const cioSocket = cio.client({ port: ports.cio, host: '127.0.0.1', })
+const peer = peerOf(cioSocket)
+if (peer === undefined) throw new Error('cio/rpc made no peer')
+const baseSocket = net.connect({ port: ports.baseline, host: '127.0.0.1' })
+const baseline = new BaselineClient(baseSocket)
+await Promise.all([once(cioSocket, 'connect'), once(baseSocket, 'connect')])
+
+const sides: Record<'cio' | 'baseline', Call> = {
+  cio: (body) => peer.call('echo', body),
+  baseline: (body) => baseline.call('echo', body),
+}
+
+for (const scenario of scenarios) {
+  for (const side of ['baseline', 'cio'] as const) await measure(sides[side], scenario.inFlight, scenario.body, 300)
+}
+
+const results = scenarios.map(() => ({ cio: [] as number[], baseline: [] as number[] }))
+for (let index = 0; index < ROUNDS; index++) {
+  for (const [s, scenario] of scenarios.entries()) {
+    const rates = await round(scenario, index % 2 === 0 ? 'baseline' : 'cio')
+    results[s]?.cio.push(rates.cio)
+    results[s]?.baseline.push(rates.baseline)
+  }
+  process.stderr.write(`round ${index + 1}/${ROUNDS} done\n`)
+}
+
+const format = (value: number): string => (value >= 100 ? value.toFixed(0) : value.toFixed(1))
+const rows = scenarios.map((scenario, index) => {
+  const r = results[index] ?? { cio: [], baseline: [] }
+  // Both sides of a round share its time window, so their ratio cancels
+  // most of the machine's drift; its median is the figure to read.
+  const ratios = r.cio.map((value, round) => value / (r.baseline[round] ?? value))
+  return [scenario.name, scenario.unit, format(median(r.baseline)), format(median(r.cio)), median(ratios).toFixed(2), ratios.map((ratio) => ratio.toFixed(2)).join(' ')]
+})
+console.log(`\nbench/rpc: ${ROUNDS} rounds of ${DURATION_MS} ms per side in ${SLICES} interleaved slices, Node ${process.version}\n`)
+console.log(table(['scenario', 'unit', 'baseline (median)', 'cio (median)', 'cio / baseline (median of rounds)', 'per-round ratios'], rows))
+
+cioSocket.destroy()
+baseSocket.destroy()
+child.stdin.end()

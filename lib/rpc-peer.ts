@@ -1,0 +1,232 @@
+/**
+ * An RPC peer: one per framed connection, able both to call the other side
+ * and to answer its calls. This file holds the calling side (ids, the
+ * pending map, timeouts, aborts, disconnects); `rpc-dispatch.ts` answers.
+ */
+import type { Socket } from 'node:net'
+import { CioError, codes, type CioErrorCode } from './errors.js'
+import { attachFramed, type FramedSocket, type FramedSocketOptions } from './framed-socket.js'
+import { handleRequest } from './rpc-dispatch.js'
+import { RpcHandlers, type RpcCatchAll, type RpcHandler, type RpcHandlerMap } from './rpc-handlers.js'
+import { RpcKind, classifyRpcMessage, faultCode, invalidMessage, type RpcFaultMessage, type RpcRequest, type RpcSuccess, type RpcUserError } from './rpc-protocol.js'
+import { isValidTimeout, resolveRpcOptions, type CallOptions, type RpcPeerOptions } from './rpc-options.js'
+
+const kPeer = Symbol('cio.rpcPeer')
+
+interface PeerHost extends Socket {
+  [kPeer]?: RpcPeer
+}
+
+/**
+ * Why a call failed, kept as data until `call()` turns it into the error it
+ * rejects with. The error is created inside `call()` as it resumes, so V8's
+ * async stack trace runs through the callers awaiting it: stacks point at
+ * the calling code without capturing a stack for every call (which costs
+ * microseconds, more than the rest of a call).
+ */
+class CallFailure {
+  constructor(
+    readonly code: CioErrorCode,
+    readonly message: string,
+    readonly cause?: unknown,
+    readonly details?: Record<string, unknown>,
+  ) {}
+}
+
+/** A plain value the remote handler threw: rejected with as it is. */
+class RemoteThrow {
+  constructor(readonly value: unknown) {}
+}
+
+/** One call waiting for its response. Also the abort listener of its signal. */
+class PendingCall {
+  timer: NodeJS.Timeout | undefined = undefined
+  constructor(
+    readonly peer: RpcPeer,
+    readonly id: number,
+    readonly action: string,
+    /** Settles the call: with the result, a CallFailure or a RemoteThrow. */
+    readonly settle: (outcome: unknown) => void,
+    readonly signal: AbortSignal | undefined,
+  ) {}
+
+  /** AbortSignal listener (`handleEvent` avoids a closure per call). */
+  handleEvent(): void {
+    finish(this)?.settle(new CallFailure(codes.ABORTED, `call ${this.id} (${this.action}) was aborted`, this.signal?.reason))
+  }
+}
+
+/**
+ * Removes a pending call from every place it was registered. Returns it if
+ * it was still pending, so exactly one outcome wins.
+ */
+function finish(pending: PendingCall): PendingCall | undefined {
+  const map = pending.peer._pending
+  if (map.get(pending.id) !== pending) return undefined
+  map.delete(pending.id)
+  if (pending.timer !== undefined) clearTimeout(pending.timer)
+  pending.signal?.removeEventListener('abort', pending)
+  return pending
+}
+
+function onCallTimeout(pending: PendingCall, timeout: number): void {
+  finish(pending)?.settle(new CallFailure(codes.TIMEOUT, `call ${pending.id} (${pending.action}) got no response within ${timeout} ms`))
+}
+
+/**
+ * Calls and answers over one framed socket. Reach it with {@link peerOf};
+ * make it with {@link attachRpc} or the `cio/rpc` listener.
+ */
+export class RpcPeer {
+  /** The framing layer under this peer. */
+  readonly framed: FramedSocket
+  /** This connection's own handlers, consulted after the shared ones. */
+  readonly handlers = new RpcHandlers()
+  /** Default timeout of {@link call}, in ms. */
+  readonly callTimeout: number
+  /** Most calls this peer may have waiting at once. */
+  readonly maxPendingCalls: number
+  /** @internal Shared registries, then {@link handlers}. */
+  readonly _registries: readonly RpcHandlers[]
+  /** @internal Calls awaiting a response, by id. */
+  readonly _pending = new Map<number, PendingCall>()
+  private nextId = 0
+
+  /** Prefer {@link attachRpc}, which also frames the socket when needed. */
+  constructor(framed: FramedSocket, options: RpcPeerOptions = {}) {
+    const resolved = resolveRpcOptions(options)
+    this.framed = framed
+    this.callTimeout = resolved.callTimeout
+    this.maxPendingCalls = resolved.maxPendingCalls
+    this._registries = [...resolved.handlers, this.handlers]
+    ;(framed.socket as PeerHost)[kPeer] = this
+    framed.on('message', peerOnMessage)
+    framed.on('close', peerOnClose)
+  }
+
+  /** The connection. */
+  get socket(): Socket {
+    return this.framed.socket
+  }
+
+  /** Calls currently waiting for a response. */
+  get pendingCalls(): number {
+    return this._pending.size
+  }
+
+  /** True once the connection has closed; calls then fail with `DISCONNECTED`. */
+  get closed(): boolean {
+    return this.framed.closed
+  }
+
+  /** Adds handlers for this connection only; same forms as {@link RpcHandlers.on}. */
+  on(action: string, handler: RpcHandler): this
+  on(handlers: RpcHandlerMap): this
+  on(catchAll: RpcCatchAll): this
+  on(first: string | RpcHandlerMap | RpcCatchAll, handler?: RpcHandler): this {
+    // Re-dispatch through the public overloads of the registry.
+    if (typeof first === 'string') this.handlers.on(first, handler as RpcHandler)
+    else if (typeof first === 'function') this.handlers.on(first)
+    else this.handlers.on(first)
+    return this
+  }
+
+  /**
+   * Calls `action` on the other side with `body` (any JSON value; omitted
+   * when undefined). Resolves with the handler's result. Rejects with the
+   * plain value a remote handler threw, or a CioError: `TIMEOUT`, `ABORTED`,
+   * `DISCONNECTED`, `TOO_MANY_PENDING`, `UNKNOWN_ACTION`, `INTERNAL_ERROR`,
+   * `INVALID_MESSAGE` (body with no JSON form), `FRAME_TOO_LARGE`,
+   * `INVALID_ARGUMENT`. Never throws synchronously. `T` is an unchecked
+   * assertion about the result's shape. CioErrors carry `details.action`
+   * and `details.id`; their stacks show the code that awaited the call.
+   */
+  async call<T = unknown>(action: string, body?: unknown, options?: CallOptions): Promise<T> {
+    // Refusals happen before the first await: their stack is the caller's own.
+    const timeout = options?.timeout ?? this.callTimeout
+    const signal = options?.signal
+    if (typeof action !== 'string' || action.length === 0) throw new CioError(codes.INVALID_ARGUMENT, 'action must be a non-empty string', { details: { action } })
+    if (!isValidTimeout(timeout)) throw new CioError(codes.INVALID_ARGUMENT, `timeout must be above 0 and up to 2147483647 ms, got ${String(timeout)}`, { details: { action } })
+    if (this.framed.closed || !this.socket.writable) throw new CioError(codes.DISCONNECTED, `cannot call ${action}: the connection is closed`, { details: { action } })
+    if (this._pending.size >= this.maxPendingCalls) {
+      throw new CioError(codes.TOO_MANY_PENDING, `cannot call ${action}: ${this._pending.size} calls already pending (maxPendingCalls ${this.maxPendingCalls})`, {
+        details: { action, maxPendingCalls: this.maxPendingCalls },
+      })
+    }
+    if (signal?.aborted === true) throw new CioError(codes.ABORTED, `call ${action} was aborted before it was sent`, { cause: signal.reason, details: { action } })
+    // JSON.stringify would silently drop such a body from the request.
+    if (typeof body === 'function' || typeof body === 'symbol') throw new CioError(codes.INVALID_MESSAGE, `cannot call ${action}: a ${typeof body} body has no JSON form`, { details: { action } })
+    const id = this.nextId + 1
+    // Throws INVALID_MESSAGE / FRAME_TOO_LARGE before anything is written.
+    this.framed.send(body === undefined ? { id, action } : { id, action, body })
+    this.nextId = id
+    const outcome = await new Promise<unknown>((settle) => {
+      const pending = new PendingCall(this, id, action, settle, signal)
+      this._pending.set(id, pending)
+      pending.timer = setTimeout(onCallTimeout, timeout, pending, timeout)
+      // A pending call alone must not keep the process alive.
+      pending.timer.unref()
+      signal?.addEventListener('abort', pending, { once: true })
+    })
+    if (outcome instanceof CallFailure) {
+      throw new CioError(outcome.code, outcome.message, { cause: outcome.cause, details: { action, id, ...outcome.details } })
+    }
+    if (outcome instanceof RemoteThrow) throw outcome.value
+    return outcome as T
+  }
+}
+
+/** Settles the pending call a response names; unknown ids (late responses) are dropped. */
+function settleCall(peer: RpcPeer, id: number, kind: RpcKind, message: unknown): void {
+  const entry = peer._pending.get(id)
+  if (entry === undefined) return
+  const pending = finish(entry)
+  if (pending === undefined) return
+  if (kind === RpcKind.SUCCESS) pending.settle((message as RpcSuccess).result)
+  else if (kind === RpcKind.USER_ERROR) pending.settle(new RemoteThrow((message as RpcUserError).error))
+  else {
+    const { code, message: text } = (message as RpcFaultMessage).fault
+    const known = faultCode(code)
+    pending.settle(new CallFailure(known, text, undefined, known === code ? { remote: true } : { remote: true, remoteCode: code }))
+  }
+}
+
+/** `message` listener of the FramedSocket (`this`); one function for all peers. */
+function peerOnMessage(this: FramedSocket, value: unknown): void {
+  const peer = peerOf(this.socket)
+  if (peer === undefined) return
+  const kind = classifyRpcMessage(value)
+  if (typeof kind === 'string') this.fail(invalidMessage(kind))
+  else if (kind === RpcKind.REQUEST) handleRequest(peer, value as RpcRequest)
+  else settleCall(peer, (value as { id: number }).id, kind, value)
+}
+
+function peerOnClose(this: FramedSocket, error: Error | undefined): void {
+  const peer = peerOf(this.socket)
+  if (peer === undefined) return
+  this.off('message', peerOnMessage)
+  this.off('close', peerOnClose)
+  rejectAll(peer, this.failure ?? error)
+}
+
+/** Fails every pending call at once; the map is empty afterwards. */
+function rejectAll(peer: RpcPeer, cause: Error | undefined): void {
+  // Deleting the current entry while iterating a Map is well defined.
+  for (const entry of peer._pending.values()) {
+    finish(entry)?.settle(new CallFailure(codes.DISCONNECTED, `call ${entry.id} (${entry.action}) lost: the connection closed`, cause))
+  }
+}
+
+/** The RPC peer of `socket`, if it has one. */
+export function peerOf(socket: Socket): RpcPeer | undefined {
+  return (socket as PeerHost)[kPeer]
+}
+
+/**
+ * Gives `socket` an RPC peer (framing it first if needed) or returns the one
+ * it has, so attaching twice is harmless (the first options win).
+ * @throws CioError `INVALID_OPTION` for a bad option.
+ */
+export function attachRpc(socket: Socket, options: RpcPeerOptions & FramedSocketOptions = {}): RpcPeer {
+  return peerOf(socket) ?? new RpcPeer(attachFramed(socket, options), options)
+}

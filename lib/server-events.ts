@@ -1,5 +1,7 @@
 import type { Server, Socket } from 'node:net'
 import type { PeerCertificate } from 'node:tls'
+import type { CioError } from './errors.js'
+import type { RpcPeer } from './rpc-peer.js'
 
 /** Events a cio server emits beyond Node's own. */
 export interface CioServerEvents {
@@ -9,6 +11,10 @@ export interface CioServerEvents {
   clientRejected: [name: string | undefined, peerCertificate: PeerCertificate | undefined]
   /** A server client's socket error, or its chain run failing; the socket is closed. */
   serverClientError: [error: Error, socket: Socket]
+  /** A server client broke the framing or RPC protocol and was closed (`cio/frame`). */
+  protocolError: [error: CioError, socket: Socket]
+  /** A server client's RPC peer is ready (`cio/rpc`): add handlers or call the client. */
+  peer: [peer: RpcPeer, socket: Socket]
 }
 
 type CioEventName = keyof CioServerEvents

@@ -35,3 +35,4 @@ export { DEFAULT_CALL_TIMEOUT, DEFAULT_MAX_PENDING_CALLS } from './rpc-options.j
 export type { RpcPeerOptions, CallOptions } from './rpc-options.js'
 export { frame } from '../listeners/frame.js'
 export { rpc, rpcListeners } from '../listeners/rpc.js'
+export * from './agent-index.js'

@@ -143,6 +143,36 @@ class RequestRun implements RpcCall {
   }
 }
 
+/**
+ * Answers request `id` directly, without handlers: a success carrying
+ * `result` (none when undefined). For layers that handle some requests
+ * themselves (see `RpcInterceptor`). Does nothing on a closed connection.
+ */
+export function answerRequest(peer: RpcPeer, id: number, result?: unknown): void {
+  sendDirect(peer, result === undefined ? { id } : { id, result })
+}
+
+/**
+ * Answers request `id` with a fault of `code`. With `close`, the connection
+ * is then ended: the fault is flushed first and the peer sees a clean end
+ * (TLS close_notify, then FIN), so it can read why it was turned away.
+ */
+export function refuseRequest(peer: RpcPeer, id: number, code: CioErrorCode, message: string, close = false): void {
+  sendDirect(peer, { id, fault: { code, message } })
+  if (close) peer.socket.end()
+}
+
+function sendDirect(peer: RpcPeer, message: object): void {
+  const framed = peer.framed
+  if (framed.closed || !framed.socket.writable) return
+  try {
+    framed.sendFrame(encodeFrame(message, framed.maxFrameBytes))
+  } catch (error) {
+    // Only a maxFrameBytes too small for a short answer gets here.
+    framed.fail(error instanceof CioError ? error : new CioError(codes.INTERNAL_ERROR, String(error)))
+  }
+}
+
 /** An action name for a message, cut short: it came from the network. */
 function quote(action: string): string {
   return JSON.stringify(action.length > 64 ? `${action.slice(0, 64)}...` : action)

@@ -4,7 +4,7 @@
  * pending map, timeouts, aborts, disconnects); `rpc-dispatch.ts` answers.
  */
 import type { Socket } from 'node:net'
-import { CioError, codes, type CioErrorCode } from './errors.js'
+import { CioError, codes, describeError, type CioErrorCode } from './errors.js'
 import { attachFramed, type FramedSocket, type FramedSocketOptions } from './framed-socket.js'
 import { handleRequest } from './rpc-dispatch.js'
 import { RpcHandlers, type RpcCatchAll, type RpcHandler, type RpcHandlerMap } from './rpc-handlers.js'
@@ -74,22 +74,42 @@ function onCallTimeout(pending: PendingCall, timeout: number): void {
 }
 
 /**
+ * A layer riding on a peer (the agent layer is one): it sees each incoming
+ * request before any handler does, and hears when the connection closes.
+ * Set one module-level object for all peers and find per-connection state
+ * from `peer.socket`, so that nothing is allocated per connection.
+ */
+export interface RpcInterceptor {
+  /**
+   * Returns true when it has dealt with the request itself (answered it, or
+   * refused it with `refuseRequest`), false to let the handlers answer as
+   * usual. It must not throw: a throw is treated as a protocol error and
+   * closes the connection.
+   */
+  request(peer: RpcPeer, request: RpcRequest): boolean
+  /** Called once the connection has closed and every pending call has failed; `error` is why, if known. */
+  closed?(peer: RpcPeer, error: Error | undefined): void
+}
+
+/**
  * Calls and answers over one framed socket. Reach it with {@link peerOf};
  * make it with {@link attachRpc} or the `cio/rpc` listener.
  */
 export class RpcPeer {
   /** The framing layer under this peer. */
   readonly framed: FramedSocket
-  /** This connection's own handlers, consulted after the shared ones. */
-  readonly handlers = new RpcHandlers()
+  /** @internal This connection's own registry, made on first use. */
+  _own: RpcHandlers | undefined = undefined
   /** Default timeout of {@link call}, in ms. */
   readonly callTimeout: number
   /** Most calls this peer may have waiting at once. */
   readonly maxPendingCalls: number
-  /** @internal Shared registries, then {@link handlers}. */
-  readonly _registries: readonly RpcHandlers[]
+  /** @internal Shared registries, then {@link handlers} once it exists. */
+  readonly _registries: RpcHandlers[]
   /** @internal Calls awaiting a response, by id. */
   readonly _pending = new Map<number, PendingCall>()
+  /** Consulted before the handlers for each incoming request; see {@link RpcInterceptor}. */
+  interceptor: RpcInterceptor | undefined = undefined
   private nextId = 0
 
   /** Prefer {@link attachRpc}, which also frames the socket when needed. */
@@ -98,10 +118,23 @@ export class RpcPeer {
     this.framed = framed
     this.callTimeout = resolved.callTimeout
     this.maxPendingCalls = resolved.maxPendingCalls
-    this._registries = [...resolved.handlers, this.handlers]
+    this._registries = [...resolved.handlers]
     ;(framed.socket as PeerHost)[kPeer] = this
     framed.on('message', peerOnMessage)
     framed.on('close', peerOnClose)
+  }
+
+  /**
+   * This connection's own handlers, consulted after the shared ones. Made on
+   * first use: most connections only use shared registries, and an empty
+   * registry per connection would cost memory for nothing.
+   */
+  get handlers(): RpcHandlers {
+    if (this._own === undefined) {
+      this._own = new RpcHandlers()
+      this._registries.push(this._own)
+    }
+    return this._own
   }
 
   /** The connection. */
@@ -197,8 +230,20 @@ function peerOnMessage(this: FramedSocket, value: unknown): void {
   if (peer === undefined) return
   const kind = classifyRpcMessage(value)
   if (typeof kind === 'string') this.fail(invalidMessage(kind))
-  else if (kind === RpcKind.REQUEST) handleRequest(peer, value as RpcRequest)
-  else settleCall(peer, (value as { id: number }).id, kind, value)
+  else if (kind === RpcKind.REQUEST) {
+    // Without an interceptor this is one field read: the hot path is unchanged.
+    if (peer.interceptor === undefined || !intercept(peer, peer.interceptor, value as RpcRequest)) handleRequest(peer, value as RpcRequest)
+  } else settleCall(peer, (value as { id: number }).id, kind, value)
+}
+
+/** Runs an interceptor; one that throws closes the connection rather than the process. */
+function intercept(peer: RpcPeer, interceptor: RpcInterceptor, request: RpcRequest): boolean {
+  try {
+    return interceptor.request(peer, request)
+  } catch (error) {
+    peer.framed.fail(new CioError(codes.INTERNAL_ERROR, `the request interceptor failed: ${describeError(error)}`, { cause: error }))
+    return true
+  }
 }
 
 function peerOnClose(this: FramedSocket, error: Error | undefined): void {
@@ -207,6 +252,7 @@ function peerOnClose(this: FramedSocket, error: Error | undefined): void {
   this.off('message', peerOnMessage)
   this.off('close', peerOnClose)
   rejectAll(peer, this.failure ?? error)
+  peer.interceptor?.closed?.(peer, this.failure ?? error)
 }
 
 /** Fails every pending call at once; the map is empty afterwards. */

@@ -1,32 +1,61 @@
+import { agentCommand, agentHelp } from './agent.js'
+import { callCommand, callHelp } from './call.js'
 import { certsCommand, certsHelp } from './certs.js'
 import { demoCommand, demoHelp } from './demo.js'
+import { makeOutput } from './output.js'
+import { serveCommand, serveHelp } from './serve.js'
 import { UsageError } from './usage.js'
 
-const usage = 'usage: cio <demo|certs> [options]   (cio <command> --help for details)'
+export const usage = 'usage: cio <demo|certs|serve|agent|call> [options]   (cio <command> --help for details)'
 
-const helps: Record<string, string> = { demo: demoHelp, certs: certsHelp }
+const helps: Record<string, string> = { demo: demoHelp, certs: certsHelp, serve: serveHelp, agent: agentHelp, call: callHelp }
 
-/** Runs one cio command; returns the process exit code. */
-export async function main(argv: string[], print = (line: string) => console.log(line), printError = (line: string) => console.error(line)): Promise<number> {
+/** Resolves on SIGINT or SIGTERM, so long-running commands can close cleanly. */
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      process.off('SIGINT', done)
+      process.off('SIGTERM', done)
+      resolve()
+    }
+    process.once('SIGINT', done)
+    process.once('SIGTERM', done)
+  })
+}
+
+/** Runs one cio command; returns the process exit code (0 ok, 1 failed, 2 bad usage). */
+export async function main(argv: string[], print = (line: string) => console.log(line), printError = (line: string) => console.error(line), stop?: Promise<void>): Promise<number> {
   const [command, ...rest] = argv
   try {
-    if (command === undefined || command === '--help' || command === '-h') {
+    if (command === '--help' || command === '-h') {
       print(usage)
-      return command === undefined ? 2 : 0
+      return 0
     }
+    if (command === undefined) throw new UsageError('a command is needed', usage)
     const help = helps[command]
     if (help === undefined) throw new UsageError(`unknown command "${command}"`, usage)
     if (rest.includes('--help') || rest.includes('-h')) {
       print(help)
       return 0
     }
-    if (command === 'demo') {
-      if (rest.length > 0) throw new UsageError(`demo takes no arguments, got "${rest.join(' ')}"`, 'usage: cio demo')
-      await demoCommand(print)
-    } else {
-      await certsCommand(rest, print)
+    const out = makeOutput(rest.includes('--json'), print, printError)
+    switch (command) {
+      case 'demo':
+        if (rest.some((arg) => arg !== '--json')) throw new UsageError(`demo takes no arguments but --json, got "${rest.join(' ')}"`, 'usage: cio demo [--json]')
+        await demoCommand(out)
+        return 0
+      case 'certs':
+        await certsCommand(rest, print)
+        return 0
+      case 'serve':
+        await serveCommand(rest, out, stop ?? untilSignal())
+        return 0
+      case 'agent':
+        await agentCommand(rest, out, stop ?? untilSignal())
+        return 0
+      default:
+        return await callCommand(rest, out)
     }
-    return 0
   } catch (error) {
     if (error instanceof UsageError) {
       printError(`cio: ${error.message}`)
@@ -38,4 +67,3 @@ export async function main(argv: string[], print = (line: string) => console.log
     return 1
   }
 }
-

@@ -84,8 +84,12 @@ export class FrameDecoder {
   /** The payload cap in force. */
   readonly maxFrameBytes: number
   private readonly sink: FrameSink
-  /** Received chunks not yet consumed; the first may be partly consumed. */
-  private buffers: Buffer[] = []
+  /**
+   * Received chunks not yet consumed; the first may be partly consumed.
+   * Made by the first chunk that is not exactly one frame: a connection
+   * whose chunks each hold one whole frame never needs it.
+   */
+  private buffers: Buffer[] | undefined = undefined
   /** Bytes of `buffers[0]` already consumed. */
   private offset = 0
   /** Unconsumed bytes across `buffers`. */
@@ -115,7 +119,18 @@ export class FrameDecoder {
    */
   push(chunk: Buffer): void {
     if (this.failed || chunk.length === 0) return
-    this.buffers.push(chunk)
+    // Fast path: nothing held and the chunk is exactly one acceptable frame
+    // (the usual case for a lone message). Anything else, errors included,
+    // takes the general path below.
+    if (this.buffered === 0 && this.payloadLength < 0 && chunk.length > FRAME_HEADER_BYTES) {
+      const length = chunk.readUInt32BE(0)
+      if (length === chunk.length - FRAME_HEADER_BYTES && length <= this.maxFrameBytes) {
+        const value = this.parse(chunk.subarray(FRAME_HEADER_BYTES))
+        if (!this.failed) this.sink.onFrame(value)
+        return
+      }
+    }
+    ;(this.buffers ??= []).push(chunk)
     this.buffered += chunk.length
     // Each turn consumes a header or a payload; both shrink `buffered`, so
     // the loop ends within (bytes / 4) turns.
@@ -148,7 +163,7 @@ export class FrameDecoder {
 
   /** Reads the 4-byte prefix; only called when at least 4 bytes are held. */
   private readHeader(): number {
-    const first = this.buffers[0] ?? EMPTY
+    const first = this.buffers?.[0] ?? EMPTY
     if (first.length - this.offset >= FRAME_HEADER_BYTES) {
       // Common case: read in place, no allocation.
       const length = first.readUInt32BE(this.offset)
@@ -166,7 +181,8 @@ export class FrameDecoder {
    */
   private consume(n: number): Buffer {
     this.buffered -= n
-    const first = this.buffers[0] ?? EMPTY
+    const buffers = this.buffers ?? []
+    const first = buffers[0] ?? EMPTY
     const available = first.length - this.offset
     if (n <= available) {
       const view = this.offset === 0 && n === first.length ? first : first.subarray(this.offset, this.offset + n)
@@ -179,7 +195,7 @@ export class FrameDecoder {
     let index = 0
     let offset = this.offset
     while (written < n) {
-      const chunk = this.buffers[index] ?? EMPTY
+      const chunk = buffers[index] ?? EMPTY
       const take = Math.min(chunk.length - offset, n - written)
       chunk.copy(out, written, offset, offset + take)
       written += take
@@ -191,13 +207,13 @@ export class FrameDecoder {
     }
     // One splice for all the chunks used up, so a frame that arrived in a
     // million one-byte chunks costs one pass, not a million shifts.
-    this.buffers.splice(0, index)
+    buffers.splice(0, index)
     this.offset = offset
     return out
   }
 
   private dropFirst(): void {
-    this.buffers.shift()
+    this.buffers?.shift()
     this.offset = 0
   }
 
@@ -223,7 +239,7 @@ export class FrameDecoder {
    */
   destroy(): void {
     this.failed = true
-    this.buffers = []
+    this.buffers = undefined
     this.buffered = 0
     this.offset = 0
   }

@@ -45,6 +45,9 @@ export interface FramedSocketOptions {
 
 const kFramed = Symbol('cio.framed')
 
+/** The prototype of every FramedSocket's event table: empty, with no prototype of its own. */
+const EVENTS_PROTO: object = Object.create(null) as object
+
 /** Nothing sent this tick / one frame sent directly / later frames corked. */
 const BATCH_IDLE = 0
 const BATCH_SENT = 1
@@ -56,15 +59,17 @@ interface FramedHost extends Socket {
   [kFramed]?: FramedSocket
 }
 
-/** Relays decoder output to its FramedSocket without a closure. */
-class DecoderSink implements FrameSink {
-  constructor(private readonly framed: FramedSocket) {}
-  onFrame(value: unknown): void {
-    this.framed.emit('message', value)
-  }
-  onFrameError(error: CioError): void {
-    this.framed.fail(error)
-  }
+/**
+ * @internal A layer that hears a FramedSocket's messages and its close
+ * directly, before the listeners and without being one: a listener would
+ * cost every connection an event table. One module-level object serves
+ * every connection (the RPC peer is one); state is found from the socket.
+ */
+export interface FramedOwner {
+  /** One decoded value, before the `message` listeners get it. */
+  message(framed: FramedSocket, value: unknown): void
+  /** The socket closed, before the `close` listeners hear it; the owner is dropped first. */
+  closed(framed: FramedSocket, error: Error | undefined): void
 }
 
 /**
@@ -77,7 +82,7 @@ class DecoderSink implements FrameSink {
  * `await framed.drained()` before sending more. Nothing is ever dropped;
  * ignoring `false` only grows memory.
  */
-export class FramedSocket extends EventEmitter<FramedSocketEvents> {
+export class FramedSocket extends EventEmitter<FramedSocketEvents> implements FrameSink {
   /** The framed socket (a TLSSocket for TLS connections). */
   readonly socket: Socket
   /** The payload cap in force, in bytes. */
@@ -89,13 +94,22 @@ export class FramedSocket extends EventEmitter<FramedSocketEvents> {
   /** @internal */ _drain: Deferred | undefined
   /** @internal Where this tick's sending stands: see {@link sendFrame}. */
   _batch: Batch = BATCH_IDLE
+  /** @internal See {@link FramedOwner}. */
+  _owner: FramedOwner | undefined = undefined
 
   /** Prefer {@link attachFramed}, which refuses to frame a socket twice. */
   constructor(socket: Socket, options: FramedSocketOptions = {}) {
     super()
+    // EventEmitter starts from `{ __proto__: null }`, which V8 keeps as a
+    // dictionary: the first listener (every server client gets one) costs a
+    // hash table of ~160 bytes. An object made from a shared null-prototype
+    // object is just as free of inherited keys, but has a fast shape that
+    // holds the few event names in the object itself.
+    ;(this as unknown as { _events: object })._events = Object.create(EVENTS_PROTO) as object
     this.socket = socket
     this.maxFrameBytes = resolveMaxFrameBytes(options.maxFrameBytes)
-    this._decoder = new FrameDecoder(new DecoderSink(this), { maxFrameBytes: this.maxFrameBytes })
+    // Its own decoder's sink: no relay object per connection.
+    this._decoder = new FrameDecoder(this, { maxFrameBytes: this.maxFrameBytes })
     const host = socket as FramedHost
     host[kFramed] = this
     if (socket.destroyed) {
@@ -107,6 +121,18 @@ export class FramedSocket extends EventEmitter<FramedSocketEvents> {
     socket.on('drain', framedOnDrain)
     socket.on('error', framedOnError)
     socket.on('close', framedOnClose)
+  }
+
+  /** @internal The decoder's output: the owner first, then the `message` listeners. */
+  onFrame(value: unknown): void {
+    const owner = this._owner
+    if (owner !== undefined) owner.message(this, value)
+    this.emit('message', value)
+  }
+
+  /** @internal The decoder's protocol error. */
+  onFrameError(error: CioError): void {
+    this.fail(error)
   }
 
   /** The protocol error that closed the connection, if one did. */
@@ -237,6 +263,11 @@ function framedOnClose(this: FramedHost): void {
   const waiter = framed._drain
   framed._drain = undefined
   waiter?.reject(new CioError(codes.DISCONNECTED, 'socket closed while waiting for drain', { cause: framed._socketError }))
+  const owner = framed._owner
+  if (owner !== undefined) {
+    framed._owner = undefined
+    owner.closed(framed, framed._socketError)
+  }
   framed.emit('close', framed._socketError)
 }
 

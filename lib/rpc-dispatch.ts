@@ -48,10 +48,13 @@ class RequestRun implements RpcCall {
    * previous handler produced.
    */
   step(last: unknown): void {
-    const registries = this.peer._registries
+    const peer = this.peer
     try {
       for (;;) {
-        const registry = registries[this.registry]
+        // Read afresh each turn: a handler that adds the peer's first own
+        // handler replaces the (possibly shared) array, and the new registry
+        // must take part in this very run, as it always has.
+        const registry = peer._registries[this.registry]
         if (registry === undefined) {
           if (this.phase === 1) break
           this.phase = 1

@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net'
 import { CioError, codes, describeError, type CioErrorCode } from './errors.js'
-import { attachFramed, type FramedSocket, type FramedSocketOptions } from './framed-socket.js'
+import { attachFramed, type FramedOwner, type FramedSocket, type FramedSocketOptions } from './framed-socket.js'
 import { handleRequest } from './rpc-dispatch.js'
 import { RpcHandlers, type RpcCatchAll, type RpcHandler, type RpcHandlerMap } from './rpc-handlers.js'
 import { RpcKind, classifyRpcMessage, faultCode, invalidMessage, type RpcFaultMessage, type RpcRequest, type RpcSuccess, type RpcUserError } from './rpc-protocol.js'
@@ -62,7 +62,7 @@ class PendingCall {
  */
 function finish(pending: PendingCall): PendingCall | undefined {
   const map = pending.peer._pending
-  if (map.get(pending.id) !== pending) return undefined
+  if (map?.get(pending.id) !== pending) return undefined
   map.delete(pending.id)
   if (pending.timer !== undefined) clearTimeout(pending.timer)
   pending.signal?.removeEventListener('abort', pending)
@@ -104,10 +104,14 @@ export class RpcPeer {
   readonly callTimeout: number
   /** Most calls this peer may have waiting at once. */
   readonly maxPendingCalls: number
-  /** @internal Shared registries, then {@link handlers} once it exists. */
-  readonly _registries: RpcHandlers[]
-  /** @internal Calls awaiting a response, by id. */
-  readonly _pending = new Map<number, PendingCall>()
+  /**
+   * @internal Shared registries, then {@link handlers} once it exists. The
+   * array may be shared with other peers (see {@link sharedRegistries}):
+   * never change it in place, replace it.
+   */
+  _registries: readonly RpcHandlers[]
+  /** @internal Calls awaiting a response, by id; made by the first call (an idle peer has none). */
+  _pending: Map<number, PendingCall> | undefined = undefined
   /** Consulted before the handlers for each incoming request; see {@link RpcInterceptor}. */
   interceptor: RpcInterceptor | undefined = undefined
   private nextId = 0
@@ -118,10 +122,17 @@ export class RpcPeer {
     this.framed = framed
     this.callTimeout = resolved.callTimeout
     this.maxPendingCalls = resolved.maxPendingCalls
-    this._registries = [...resolved.handlers]
+    this._registries = sharedRegistries(options.handlers, resolved.handlers)
     ;(framed.socket as PeerHost)[kPeer] = this
-    framed.on('message', peerOnMessage)
-    framed.on('close', peerOnClose)
+    // Most framed sockets carry nothing but their peer: it then takes the
+    // messages and the close directly, without listeners (which would cost
+    // each connection an event table). Listeners already there keep their
+    // place ahead of the peer's, as before.
+    if (framed._owner === undefined && framed.listenerCount('message') === 0 && framed.listenerCount('close') === 0) framed._owner = peerOwner
+    else {
+      framed.on('message', peerOnMessage)
+      framed.on('close', peerOnClose)
+    }
   }
 
   /**
@@ -132,7 +143,8 @@ export class RpcPeer {
   get handlers(): RpcHandlers {
     if (this._own === undefined) {
       this._own = new RpcHandlers()
-      this._registries.push(this._own)
+      // A new array: the old one may be shared with other peers.
+      this._registries = [...this._registries, this._own]
     }
     return this._own
   }
@@ -144,7 +156,7 @@ export class RpcPeer {
 
   /** Calls currently waiting for a response. */
   get pendingCalls(): number {
-    return this._pending.size
+    return this._pending?.size ?? 0
   }
 
   /** True once the connection has closed; calls then fail with `DISCONNECTED`. */
@@ -181,8 +193,9 @@ export class RpcPeer {
     if (typeof action !== 'string' || action.length === 0) throw new CioError(codes.INVALID_ARGUMENT, 'action must be a non-empty string', { details: { action } })
     if (!isValidTimeout(timeout)) throw new CioError(codes.INVALID_ARGUMENT, `timeout must be above 0 and up to 2147483647 ms, got ${String(timeout)}`, { details: { action } })
     if (this.framed.closed || !this.socket.writable) throw new CioError(codes.DISCONNECTED, `cannot call ${action}: the connection is closed`, { details: { action } })
-    if (this._pending.size >= this.maxPendingCalls) {
-      throw new CioError(codes.TOO_MANY_PENDING, `cannot call ${action}: ${this._pending.size} calls already pending (maxPendingCalls ${this.maxPendingCalls})`, {
+    const map = (this._pending ??= new Map<number, PendingCall>())
+    if (map.size >= this.maxPendingCalls) {
+      throw new CioError(codes.TOO_MANY_PENDING, `cannot call ${action}: ${map.size} calls already pending (maxPendingCalls ${this.maxPendingCalls})`, {
         details: { action, maxPendingCalls: this.maxPendingCalls },
       })
     }
@@ -195,7 +208,7 @@ export class RpcPeer {
     this.nextId = id
     const outcome = await new Promise<unknown>((settle) => {
       const pending = new PendingCall(this, id, action, settle, signal)
-      this._pending.set(id, pending)
+      map.set(id, pending)
       pending.timer = setTimeout(onCallTimeout, timeout, pending, timeout)
       // A pending call alone must not keep the process alive.
       pending.timer.unref()
@@ -211,7 +224,7 @@ export class RpcPeer {
 
 /** Settles the pending call a response names; unknown ids (late responses) are dropped. */
 function settleCall(peer: RpcPeer, id: number, kind: RpcKind, message: unknown): void {
-  const entry = peer._pending.get(id)
+  const entry = peer._pending?.get(id)
   if (entry === undefined) return
   const pending = finish(entry)
   if (pending === undefined) return
@@ -224,12 +237,12 @@ function settleCall(peer: RpcPeer, id: number, kind: RpcKind, message: unknown):
   }
 }
 
-/** `message` listener of the FramedSocket (`this`); one function for all peers. */
-function peerOnMessage(this: FramedSocket, value: unknown): void {
-  const peer = peerOf(this.socket)
+/** One incoming message of `framed`'s peer; one function for all peers. */
+function peerMessage(framed: FramedSocket, value: unknown): void {
+  const peer = peerOf(framed.socket)
   if (peer === undefined) return
   const kind = classifyRpcMessage(value)
-  if (typeof kind === 'string') this.fail(invalidMessage(kind))
+  if (typeof kind === 'string') framed.fail(invalidMessage(kind))
   else if (kind === RpcKind.REQUEST) {
     // Without an interceptor this is one field read: the hot path is unchanged.
     if (peer.interceptor === undefined || !intercept(peer, peer.interceptor, value as RpcRequest)) handleRequest(peer, value as RpcRequest)
@@ -246,19 +259,57 @@ function intercept(peer: RpcPeer, interceptor: RpcInterceptor, request: RpcReque
   }
 }
 
-function peerOnClose(this: FramedSocket, error: Error | undefined): void {
-  const peer = peerOf(this.socket)
+/** The close of `framed`: fails the pending calls, then tells the interceptor. */
+function peerClosed(framed: FramedSocket, error: Error | undefined): void {
+  const peer = peerOf(framed.socket)
   if (peer === undefined) return
+  rejectAll(peer, framed.failure ?? error)
+  peer.interceptor?.closed?.(peer, framed.failure ?? error)
+}
+
+/** How a peer hears its framed socket when it is its only user: one object for all peers. */
+const peerOwner: FramedOwner = { message: peerMessage, closed: peerClosed }
+
+/** `message` listener of the FramedSocket (`this`), when the peer shares it with other listeners. */
+function peerOnMessage(this: FramedSocket, value: unknown): void {
+  peerMessage(this, value)
+}
+
+function peerOnClose(this: FramedSocket, error: Error | undefined): void {
   this.off('message', peerOnMessage)
   this.off('close', peerOnClose)
-  rejectAll(peer, this.failure ?? error)
-  peer.interceptor?.closed?.(peer, this.failure ?? error)
+  peerClosed(this, error)
+}
+
+/** The empty registry list, shared by every peer that has no handlers option. */
+const NO_REGISTRIES: readonly RpcHandlers[] = []
+/** One single-registry list per registry, shared by every peer given that registry. */
+const singleRegistries = new WeakMap<RpcHandlers, readonly RpcHandlers[]>()
+
+/**
+ * The peer's starting registry list, without an array per connection where
+ * none is needed: shared when the option is absent or one registry (a
+ * server's usual case), a copy when it is an array, which its owner may
+ * change later.
+ */
+function sharedRegistries(option: RpcPeerOptions['handlers'], resolved: readonly RpcHandlers[]): readonly RpcHandlers[] {
+  if (option === undefined) return NO_REGISTRIES
+  if (Array.isArray(option)) return [...resolved]
+  const registry = resolved[0] as RpcHandlers
+  let list = singleRegistries.get(registry)
+  if (list === undefined) {
+    list = [registry]
+    singleRegistries.set(registry, list)
+  }
+  return list
 }
 
 /** Fails every pending call at once; the map is empty afterwards. */
 function rejectAll(peer: RpcPeer, cause: Error | undefined): void {
+  const map = peer._pending
+  if (map === undefined) return
   // Deleting the current entry while iterating a Map is well defined.
-  for (const entry of peer._pending.values()) {
+  for (const entry of map.values()) {
     finish(entry)?.settle(new CallFailure(codes.DISCONNECTED, `call ${entry.id} (${entry.action}) lost: the connection closed`, cause))
   }
 }

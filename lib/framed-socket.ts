@@ -11,6 +11,7 @@ import type { Socket } from 'node:net'
 import { CioError, codes } from './errors.js'
 import { FrameDecoder, resolveMaxFrameBytes, type FrameSink } from './frame-decoder.js'
 import { encodeFrame } from './frame-encoder.js'
+import { guardSocket, serverOfSocket } from './socket-guard.js'
 
 /** Events of a {@link FramedSocket}, typed for `on`/`once`/`emit`. */
 export interface FramedSocketEvents {
@@ -44,9 +45,6 @@ export interface FramedSocketOptions {
 }
 
 const kFramed = Symbol('cio.framed')
-
-/** The prototype of every FramedSocket's event table: empty, with no prototype of its own. */
-const EVENTS_PROTO: object = Object.create(null) as object
 
 /** Nothing sent this tick / one frame sent directly / later frames corked. */
 const BATCH_IDLE = 0
@@ -90,7 +88,6 @@ export class FramedSocket extends EventEmitter<FramedSocketEvents> implements Fr
   /** @internal */ _decoder: FrameDecoder | undefined
   /** @internal */ _closed = false
   /** @internal */ _failure: CioError | undefined
-  /** @internal */ _socketError: Error | undefined
   /** @internal */ _drain: Deferred | undefined
   /** @internal Where this tick's sending stands: see {@link sendFrame}. */
   _batch: Batch = BATCH_IDLE
@@ -100,12 +97,11 @@ export class FramedSocket extends EventEmitter<FramedSocketEvents> implements Fr
   /** Prefer {@link attachFramed}, which refuses to frame a socket twice. */
   constructor(socket: Socket, options: FramedSocketOptions = {}) {
     super()
-    // EventEmitter starts from `{ __proto__: null }`, which V8 keeps as a
-    // dictionary: the first listener (every server client gets one) costs a
-    // hash table of ~160 bytes. An object made from a shared null-prototype
-    // object is just as free of inherited keys, but has a fast shape that
-    // holds the few event names in the object itself.
-    ;(this as unknown as { _events: object })._events = Object.create(EVENTS_PROTO) as object
+    // No event table until the first listener: most framed sockets are
+    // heard only through their owner, and an empty table costs each
+    // connection ~56 bytes. EventEmitter treats a missing table as empty
+    // (it is the state `EventEmitter.init` itself checks for).
+    ;(this as unknown as { _events: object | undefined })._events = undefined
     this.socket = socket
     this.maxFrameBytes = resolveMaxFrameBytes(options.maxFrameBytes)
     // Its own decoder's sink: no relay object per connection.
@@ -119,8 +115,8 @@ export class FramedSocket extends EventEmitter<FramedSocketEvents> implements Fr
     }
     socket.on('data', framedOnData)
     socket.on('drain', framedOnDrain)
-    socket.on('error', framedOnError)
     socket.on('close', framedOnClose)
+    guardSocket(socket)
   }
 
   /** @internal The decoder's output: the owner first, then the `message` listeners. */
@@ -207,6 +203,9 @@ export class FramedSocket extends EventEmitter<FramedSocketEvents> implements Fr
     this._decoder = undefined
     this.socket.destroy()
     this.emit('protocolError', error)
+    // A server client's protocol error is also its server's, so that one
+    // listener there sees them all.
+    serverOfSocket(this.socket)?.emit('protocolError', error, this.socket)
   }
 }
 
@@ -241,34 +240,27 @@ function framedOnDrain(this: FramedHost): void {
   framed.emit('drain')
 }
 
-/**
- * Keeps a socket error (ECONNRESET, a TLS alert...) from becoming an
- * uncaught exception; it is handed on with `close`, which always follows.
- */
-function framedOnError(this: FramedHost, error: Error): void {
-  const framed = this[kFramed]
-  if (framed !== undefined) framed._socketError ??= error
-}
-
 function framedOnClose(this: FramedHost): void {
   const framed = this[kFramed]
   if (framed === undefined || framed._closed) return
   framed._closed = true
   framed._decoder?.destroy()
   framed._decoder = undefined
-  // The error listener stays: a late write error must not crash either.
+  // The guard's error listener stays: a late write error must not crash either.
   this.off('data', framedOnData)
   this.off('drain', framedOnDrain)
   this.off('close', framedOnClose)
+  // The error that destroyed the socket, if one did (ECONNRESET, a TLS alert...).
+  const socketError = this.errored ?? undefined
   const waiter = framed._drain
   framed._drain = undefined
-  waiter?.reject(new CioError(codes.DISCONNECTED, 'socket closed while waiting for drain', { cause: framed._socketError }))
+  waiter?.reject(new CioError(codes.DISCONNECTED, 'socket closed while waiting for drain', { cause: socketError }))
   const owner = framed._owner
   if (owner !== undefined) {
     framed._owner = undefined
-    owner.closed(framed, framed._socketError)
+    owner.closed(framed, socketError)
   }
-  framed.emit('close', framed._socketError)
+  framed.emit('close', socketError)
 }
 
 /** The FramedSocket of `socket`, if it has one. */

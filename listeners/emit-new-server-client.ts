@@ -4,6 +4,7 @@ import type { Listener } from '../lib/chain.js'
 import { ChainError } from '../lib/chain-error.js'
 import type { ServerClientContext, ServerContext } from '../lib/context.js'
 import type { CioOptions } from '../lib/options.js'
+import { guardSocket } from '../lib/socket-guard.js'
 
 interface ServerState {
   cio: Cio
@@ -12,22 +13,13 @@ interface ServerState {
 }
 
 const servers = new WeakMap<Server, ServerState>()
-const owners = new WeakMap<Socket, Server>()
-
-/**
- * A reset from one client must never take the process down, which an
- * `error` event without a listener would. The error is passed on as the
- * server's `serverClientError` so it is not lost.
- */
-function serverClientOnError(this: Socket, error: Error): void {
-  owners.get(this)?.emit('serverClientError', error, this)
-}
 
 function serverOnConnection(this: Server, socket: Socket): void {
   const state = servers.get(this)
   if (state === undefined) return
-  owners.set(socket, this)
-  socket.on('error', serverClientOnError)
+  // A reset from one client must never take the process down; its errors
+  // become this server's `serverClientError` events.
+  guardSocket(socket, this)
   const context: ServerClientContext = { cio: state.cio, options: state.options, server: this, serverClient: socket, secure: state.secure }
   const result = state.cio.getServerClientChain().run({ context })
   if (result.failed !== undefined || (!result.result && result.paused === undefined)) {

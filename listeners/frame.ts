@@ -1,20 +1,7 @@
-import type { Server, Socket } from 'node:net'
 import type { Listener } from '../lib/chain.js'
 import { socketOf, type SocketContext } from '../lib/context.js'
-import type { CioError } from '../lib/errors.js'
 import { attachFramed, framedOf, type FramedSocket } from '../lib/framed-socket.js'
-
-/** Server of each framed server client, for forwarding its protocol errors. */
-const serverOf = new WeakMap<Socket, Server>()
-
-/**
- * Re-emits a server client's protocol error on its server as
- * `protocolError(error, socket)`, so one listener sees them all. A module
- * function, found through the WeakMap: no closure per connection.
- */
-function forwardProtocolError(this: FramedSocket, error: CioError): void {
-  serverOf.get(this.socket)?.emit('protocolError', error, this.socket)
-}
+import { guardSocket } from '../lib/socket-guard.js'
 
 /**
  * Frames the socket of a client or server-client chain run, once: a second
@@ -28,12 +15,9 @@ export function frameContextSocket(context: SocketContext): FramedSocket | undef
   if (socket === undefined) return undefined
   const existing = framedOf(socket)
   if (existing !== undefined) return existing
-  const framed = attachFramed(socket, { maxFrameBytes: context.options.maxFrameBytes as number | undefined })
-  if (context.serverClient !== undefined && context.server !== undefined) {
-    serverOf.set(socket, context.server)
-    framed.on('protocolError', forwardProtocolError)
-  }
-  return framed
+  // A server client's protocol errors reach its server through the guard.
+  if (context.serverClient !== undefined && context.server !== undefined) guardSocket(socket, context.server)
+  return attachFramed(socket, { maxFrameBytes: context.options.maxFrameBytes as number | undefined })
 }
 
 /**

@@ -1,0 +1,39 @@
+/**
+ * One `error` listener per socket, shared by every layer that needs the
+ * socket's errors not to crash the process (the server's accept path,
+ * framing). Layers that want the error itself read `socket.errored` when
+ * the socket closes: a second listener would cost each connection an
+ * array in its event table.
+ */
+import type { Server, Socket } from 'node:net'
+
+const kServer = Symbol('cio.server')
+
+interface GuardedSocket extends Socket {
+  /** The accepting server (null for a client socket); present once guarded. */
+  [kServer]?: Server | null
+}
+
+/** A server client's error is passed on as its server's `serverClientError`, so it is not lost. */
+function onGuardedError(this: GuardedSocket, error: Error): void {
+  this[kServer]?.emit('serverClientError', error, this)
+}
+
+/**
+ * Makes sure an error on `socket` never becomes an uncaught exception;
+ * adds the listener once, however many layers ask. With `server`, the
+ * socket is that server's client: its errors, and its protocol errors
+ * (see `serverOfSocket`), are reported by the server.
+ */
+export function guardSocket(socket: Socket, server?: Server): void {
+  const guarded = socket as GuardedSocket
+  if (guarded[kServer] === undefined) {
+    guarded[kServer] = server ?? null
+    socket.on('error', onGuardedError)
+  } else if (server !== undefined) guarded[kServer] = server
+}
+
+/** The server that accepted `socket`, when it was guarded as a server client. */
+export function serverOfSocket(socket: Socket): Server | undefined {
+  return (socket as GuardedSocket)[kServer] ?? undefined
+}

@@ -69,27 +69,30 @@ interface Waiter {
 
 /** Sends waiting for a handshake under way: all released together when it ends. */
 export class Waiters {
-  readonly #waiting = new Set<Waiter>()
+  /** Made by the first wait: most agents never wait, and an empty Set still costs ~150 bytes. */
+  #waiting: Set<Waiter> | undefined = undefined
 
   /** Resolves when {@link settle} is called without an error; rejects with `TIMEOUT` after `limit` ms. */
   wait(limit: number, action: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject, timer: undefined }
       waiter.timer = setTimeout(() => {
-        this.#waiting.delete(waiter)
+        this.#waiting?.delete(waiter)
         reject(new CioError(codes.TIMEOUT, `send ${JSON.stringify(action)} timed out after ${limit} ms waiting for the connection to the server.`, { details: { action } }))
       }, limit)
-      this.#waiting.add(waiter)
+      ;(this.#waiting ??= new Set()).add(waiter)
     })
   }
 
   /** Releases every waiting send: to go on (no error), or failing with `error`. */
   settle(error?: CioError): void {
-    for (const waiter of this.#waiting) {
+    const waiting = this.#waiting
+    if (waiting === undefined) return
+    this.#waiting = undefined
+    for (const waiter of waiting) {
       clearTimeout(waiter.timer)
       if (error === undefined) waiter.resolve()
       else waiter.reject(error)
     }
-    this.#waiting.clear()
   }
 }

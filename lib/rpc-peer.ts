@@ -4,6 +4,7 @@
  * pending map, timeouts, aborts, disconnects); `rpc-dispatch.ts` answers.
  */
 import type { Socket } from 'node:net'
+import { cancelExpiry, scheduleExpiry, type DeadlineQueue, type Expirable } from './deadlines.js'
 import { CioError, codes, describeError, type CioErrorCode } from './errors.js'
 import { attachFramed, type FramedOwner, type FramedSocket, type FramedSocketOptions } from './framed-socket.js'
 import { handleRequest } from './rpc-dispatch.js'
@@ -39,8 +40,9 @@ class RemoteThrow {
 }
 
 /** One call waiting for its response. Also the abort listener of its signal. */
-class PendingCall {
-  timer: NodeJS.Timeout | undefined = undefined
+class PendingCall implements Expirable {
+  deadline = 0
+  expiryQueue: DeadlineQueue | undefined = undefined
   constructor(
     readonly peer: RpcPeer,
     readonly id: number,
@@ -48,7 +50,13 @@ class PendingCall {
     /** Settles the call: with the result, a CallFailure or a RemoteThrow. */
     readonly settle: (outcome: unknown) => void,
     readonly signal: AbortSignal | undefined,
+    readonly timeout: number,
   ) {}
+
+  /** The call's timeout passed without a response. */
+  expire(): void {
+    finish(this)?.settle(new CallFailure(codes.TIMEOUT, `call ${this.id} (${this.action}) got no response within ${this.timeout} ms`))
+  }
 
   /** AbortSignal listener (`handleEvent` avoids a closure per call). */
   handleEvent(): void {
@@ -64,13 +72,9 @@ function finish(pending: PendingCall): PendingCall | undefined {
   const map = pending.peer._pending
   if (map?.get(pending.id) !== pending) return undefined
   map.delete(pending.id)
-  if (pending.timer !== undefined) clearTimeout(pending.timer)
+  cancelExpiry(pending)
   pending.signal?.removeEventListener('abort', pending)
   return pending
-}
-
-function onCallTimeout(pending: PendingCall, timeout: number): void {
-  finish(pending)?.settle(new CallFailure(codes.TIMEOUT, `call ${pending.id} (${pending.action}) got no response within ${timeout} ms`))
 }
 
 /**
@@ -207,11 +211,10 @@ export class RpcPeer {
     this.framed.send(body === undefined ? { id, action } : { id, action, body })
     this.nextId = id
     const outcome = await new Promise<unknown>((settle) => {
-      const pending = new PendingCall(this, id, action, settle, signal)
+      const pending = new PendingCall(this, id, action, settle, signal, timeout)
       map.set(id, pending)
-      pending.timer = setTimeout(onCallTimeout, timeout, pending, timeout)
-      // A pending call alone must not keep the process alive.
-      pending.timer.unref()
+      // Shared, unref'd timers: a pending call alone does not keep the process alive.
+      scheduleExpiry(pending, timeout)
       signal?.addEventListener('abort', pending, { once: true })
     })
     if (outcome instanceof CallFailure) {

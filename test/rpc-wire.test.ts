@@ -5,6 +5,8 @@ import buildCio from '../lib/index.js'
 import { codes, type CioError } from '../lib/errors.js'
 import { RpcHandlers } from '../lib/rpc-handlers.js'
 import { attachRpc, peerOf } from '../lib/rpc-peer.js'
+import { attachFramed } from '../lib/framed-socket.js'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { resolveRpcOptions } from '../lib/rpc-options.js'
 import rpcListeners from '../listeners/rpc.js'
 import { cioRejection, closed, HOSTILE_FRAMES, rawConnect, RawReader, rawFrame, writeValue } from './helpers/framing.js'
@@ -184,4 +186,28 @@ t.test('rpc handlers - registration is checked, and off/handles work', async (t)
   t.equal(handlers.handles('anything'), true, 'a catch-all handles everything')
   t.equal(handlers.off(all), true)
   t.equal(handlers.handles('anything'), false)
+})
+
+t.test('rpc wire - a framed socket that already has listeners keeps them ahead of the peer; the close still fails pending calls', async (t) => {
+  const server = net.createServer()
+  const accepted = once(server, 'connection') as Promise<[net.Socket]>
+  const port = await listenLocal(t, server)
+  const client = track(t, net.connect({ port, host: '127.0.0.1' }))
+  const framed = attachFramed(client)
+  const seen: string[] = []
+  framed.on('message', () => seen.push('message'))
+  framed.on('close', () => seen.push('close'))
+  const clientPeer = attachRpc(client)
+  const [socket] = await accepted
+  const serverPeer = attachRpc(socket)
+  serverPeer.on('echo', (body) => body)
+  t.equal(await clientPeer.call('echo', 7), 7)
+  t.same(seen, ['message'], 'the earlier listener heard the response')
+  serverPeer.on('never', () => new Promise(() => {}))
+  const lost = clientPeer.call('never').catch((error: CioError) => error.code)
+  await sleep(10)
+  socket.destroy()
+  t.equal(await lost, codes.DISCONNECTED)
+  t.same(seen, ['message', 'close'])
+  t.equal(framed.listenerCount('message'), 1, "the peer's listeners are gone, the user's stay")
 })

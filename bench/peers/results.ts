@@ -174,7 +174,7 @@ export function renderReport(input: ReportInput): Report {
     '',
     throughputTable(input),
     '',
-    `Idle memory per connection in the server process: a fresh server with one warm connection is measured after gc, then ${settings.idle} more clients connect and make one call each and it is measured again after gc; the difference divided by ${settings.idle}. rss includes native memory (sockets, TLS state) but also heap pages V8 had already reserved, so small figures are noisy; heap + external is V8's own count of live objects and buffers.`,
+    `Idle memory per connection in the server process: a fresh server gets ${settings.idle} clients that connect and make one call each and is measured after gc, then ${settings.idle} more, measured again; the difference divided by ${settings.idle} (the slope, so that what the first connections cost once, compiled code and the like, is not counted per connection). rss includes native memory (sockets, TLS state) but also heap pages V8 had already reserved, so small figures are noisy; heap + external is V8's own count of live objects and buffers.`,
     '',
     input.memory.length === 0 ? '(not measured)' : memoryTable(input),
     '',

@@ -32,6 +32,7 @@ import { Agent, AgentServer } from '../lib/agent-index.js'
 import { RpcHandlers } from '../lib/rpc-handlers.js'
 import rpcListeners from '../listeners/rpc.js'
 import { BaselineClient, serveEcho } from './baseline.js'
+import { measure, small as body, type Call } from './method.js'
 import { median, table } from './stats.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -41,9 +42,7 @@ const FANOUT = 1000
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'calls,fanout,memory').split(','))
 const SECRET = 'bench secret: a long random string in real life'
 const PEER = fileURLToPath(new URL('./agent-peer.ts', import.meta.url))
-const body = { text: 'x'.repeat(72), n: 12345, ok: true }
 
-type Call = (body: unknown) => Promise<unknown>
 
 /** A child process speaking one JSON line per command and per answer. */
 class Peer {
@@ -68,20 +67,6 @@ class Peer {
   }
 }
 
-async function measure(call: Call, inFlight: number, ms: number): Promise<{ calls: number; elapsed: number }> {
-  let calls = 0
-  const start = performance.now()
-  const end = start + ms
-  const worker = async (): Promise<void> => {
-    while (performance.now() < end) {
-      await call(body)
-      calls++
-    }
-  }
-  await Promise.all(Array.from({ length: inFlight }, worker))
-  return { calls, elapsed: performance.now() - start }
-}
-
 /** One round of a scenario: both sides in alternating slices; calls/s of each. */
 async function round(cio: Call, baseline: Call, inFlight: number, cioFirst: boolean): Promise<{ cio: number; baseline: number }> {
   const totals = { cio: { calls: 0, elapsed: 0 }, baseline: { calls: 0, elapsed: 0 } }
@@ -89,7 +74,7 @@ async function round(cio: Call, baseline: Call, inFlight: number, cioFirst: bool
   for (let slice = 0; slice < SLICES; slice++) {
     const order: Array<'cio' | 'baseline'> = (slice % 2 === 0) === cioFirst ? ['cio', 'baseline'] : ['baseline', 'cio']
     for (const side of order) {
-      const { calls, elapsed } = await measure(sides[side], inFlight, DURATION_MS / SLICES)
+      const { calls, elapsed } = await measure(sides[side], inFlight, body, DURATION_MS / SLICES)
       totals[side].calls += calls
       totals[side].elapsed += elapsed
     }
@@ -131,8 +116,8 @@ async function benchCalls(certs: CertSet): Promise<{ scenarios: Scenario[]; rate
     )
   }
   for (const scenario of scenarios) {
-    await measure(scenario.cio, scenario.inFlight, 200)
-    await measure(scenario.baseline, scenario.inFlight, 200)
+    await measure(scenario.cio, scenario.inFlight, body, 200)
+    await measure(scenario.baseline, scenario.inFlight, body, 200)
   }
   const rates: Rates = scenarios.map(() => ({ cio: [], baseline: [] }))
   for (let index = 0; index < ROUNDS; index++) {

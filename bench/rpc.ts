@@ -24,6 +24,7 @@ import buildCio from '../lib/index.js'
 import { peerOf } from '../lib/rpc-peer.js'
 import rpcListeners from '../listeners/rpc.js'
 import { BaselineClient } from './baseline.js'
+import { measure, scenarios, type Call, type Scenario } from './method.js'
 import { median, table } from './stats.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
@@ -31,39 +32,6 @@ const DURATION_MS = Number(process.env.BENCH_MS ?? 1000)
 /** Alternating slices per side and round. */
 const SLICES = 10
 
-type Call = (body: unknown) => Promise<unknown>
-
-interface Scenario {
-  name: string
-  unit: string
-  inFlight: number
-  body: unknown
-  /** Converts calls per second into the scenario's unit. */
-  scale: number
-}
-
-const small = { text: 'x'.repeat(72), n: 12345, ok: true }
-const large = 'y'.repeat(64 * 1024 - 2)
-const scenarios: Scenario[] = [
-  { name: '1 in flight, ~100 B', unit: 'calls/s', inFlight: 1, body: small, scale: 1 },
-  { name: '64 in flight, ~100 B', unit: 'calls/s', inFlight: 64, body: small, scale: 1 },
-  { name: '64 KiB bodies, 4 in flight', unit: 'MB/s', inFlight: 4, body: large, scale: (64 * 1024) / 1e6 },
-]
-
-/** Calls made and milliseconds spent by `inFlight` callers looping for `ms`. */
-async function measure(call: Call, inFlight: number, body: unknown, ms: number): Promise<{ calls: number; elapsed: number }> {
-  let calls = 0
-  const start = performance.now()
-  const end = start + ms
-  const worker = async (): Promise<void> => {
-    while (performance.now() < end) {
-      await call(body)
-      calls++
-    }
-  }
-  await Promise.all(Array.from({ length: inFlight }, worker))
-  return { calls, elapsed: performance.now() - start }
-}
 
 /**
  * One round: both sides' rates, measured in SLICES alternating slices each,

@@ -1,4 +1,4 @@
-/** Small helpers shared by the benchmarks: medians of rounds, fixed-width tables. */
+/** Small helpers shared by the benchmarks: the call loop, medians of rounds, tables. */
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
@@ -17,4 +17,22 @@ export function timePerCall(iterations: number, fn: () => void): number {
 export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`
   return [line(headers), line(headers.map(() => '---')), ...rows.map(line)].join('\n')
+}
+
+/** A call under test: sends `body`, resolves with the answer. */
+export type BenchCall = (body: unknown) => Promise<unknown>
+
+/** Calls made and milliseconds spent by `inFlight` callers each looping on `call` for `ms`. */
+export async function measure(call: BenchCall, inFlight: number, body: unknown, ms: number): Promise<{ calls: number; elapsed: number }> {
+  let calls = 0
+  const start = performance.now()
+  const end = start + ms
+  const worker = async (): Promise<void> => {
+    while (performance.now() < end) {
+      await call(body)
+      calls++
+    }
+  }
+  await Promise.all(Array.from({ length: inFlight }, worker))
+  return { calls, elapsed: performance.now() - start }
 }

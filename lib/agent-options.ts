@@ -8,7 +8,7 @@ import type { Cio } from './builder.js'
 import { CioError, codes } from './errors.js'
 import { checkMs, checkStore, resolveLogger, type AgentLogger } from './agent-errors.js'
 import { secretKey, type Secret } from './agent-handshake.js'
-import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL } from './agent-server-options.js'
+import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, type AgentCommonOptions } from './agent-common-options.js'
 import type { DataStore, StoreDoc } from './agent-store.js'
 import { collectTls, hasTlsMaterial, rejectUnknown } from './agent-tls.js'
 import { parseAgentHost, type AgentAddress } from './agent-url.js'
@@ -17,7 +17,7 @@ import type { CertSource, CioOptions } from './options.js'
 import { DEFAULT_CALL_TIMEOUT } from './rpc-options.js'
 
 /** Options of `new Agent(options)`. `host` and `secret` are required. */
-export interface AgentOptions {
+export interface AgentOptions extends AgentCommonOptions {
   /**
    * Where the server is: `host:port`, `tcp://host:port`, `tls://host:port`,
    * or the seed's `http://` (TCP) and `https://` (TLS). Without a scheme,
@@ -47,24 +47,8 @@ export interface AgentOptions {
   servername?: string
   /** More options for Node's `tls.connect`. */
   tlsOptions?: ConnectionOptions
-  /** Default timeout of `send`, in ms. @default 30000 */
-  timeout?: number
   /** Reconnect backoff (`initialDelay` 100 ms, `factor` 2, `maxDelay` 5000 ms), or `false` not to reconnect. @default the backoff above */
   reconnect?: BackoffOptions | boolean
-  /** Milliseconds to connect and complete the handshake. @default 10000 */
-  handshakeTimeout?: number
-  /** Heartbeat interval in ms; a dead server is noticed within two. 0 turns it off. @default 15000 */
-  heartbeatInterval?: number
-  /** Receives diagnostics. @default none */
-  logger?: AgentLogger
-  /** Print diagnostics to stderr. @default false */
-  debug?: boolean
-  /** Build on this cio instance (to share chains with your own listeners). @default a new one */
-  cio?: Cio
-  /** Largest frame, in bytes. @default 8388608 */
-  maxFrameBytes?: number
-  /** Calls that may wait for an answer at once. @default 1024 */
-  maxPendingCalls?: number
 }
 
 /** The options once checked. */

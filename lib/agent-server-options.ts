@@ -5,6 +5,7 @@
 import type { KeyObject } from 'node:crypto'
 import type { PeerCertificate, TlsOptions } from 'node:tls'
 import type { Socket } from 'node:net'
+import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, type AgentCommonOptions } from './agent-common-options.js'
 import type { Cio } from './builder.js'
 import { CioError, codes } from './errors.js'
 import { checkMs, checkStore, resolveLogger, type AgentLogger } from './agent-errors.js'
@@ -19,13 +20,10 @@ import { DEFAULT_CALL_TIMEOUT } from './rpc-options.js'
 /** The transports: plain TCP, or TLS. `ws`/`wss` are the seed's names for them (no WebSocket framing is involved). */
 export type AgentProtocol = 'tcp' | 'tls' | 'ws' | 'wss'
 
-/** Default milliseconds an agent has to complete the handshake: 10 000. */
-export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000
-/** Default heartbeat interval: 15 000 ms; a dead peer is noticed within two. */
-export const DEFAULT_HEARTBEAT_INTERVAL = 15_000
+export { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL } from './agent-common-options.js'
 
 /** Options of `new AgentServer(options)`. Only `secret` is required. */
-export interface AgentServerOptions {
+export interface AgentServerOptions extends AgentCommonOptions {
   /** The secret shared with the agents (string, Buffer or secret KeyObject). It never travels. Required. */
   secret: Secret
   /** Port to listen on; 0 picks a free one (read it with `address()` or `ready()`). @default 7788 */
@@ -67,22 +65,6 @@ export interface AgentServerOptions {
   agentNameFormat?: string
   /** Keeps the name counter across restarts (`{ counter }`). @default none: counted in memory */
   dataStore?: DataStore<StoreDoc>
-  /** Default timeout of `sendTo`/`sendAll` calls, in ms. @default 30000 */
-  timeout?: number
-  /** Milliseconds a connection has to complete the handshake. @default 10000 */
-  handshakeTimeout?: number
-  /** Heartbeat interval in ms; a dead agent is dropped within two. 0 turns it off. @default 15000 */
-  heartbeatInterval?: number
-  /** Receives diagnostics. @default none */
-  logger?: AgentLogger
-  /** Print diagnostics to stderr. @default false */
-  debug?: boolean
-  /** Build on this cio instance (to share chains with your own listeners). @default a new one */
-  cio?: Cio
-  /** Largest frame, in bytes. @default 8388608 */
-  maxFrameBytes?: number
-  /** Calls one connection may have waiting. @default 1024 */
-  maxPendingCalls?: number
   /** Do not retry `listen()` when the port is taken. @default false */
   noRelisten?: boolean
   /** Wait before each listen retry, in ms. @default 3000 */

@@ -11,6 +11,26 @@ import { orderListeners as order } from './chain-order.js'
 import type { CioServer } from './server-events.js'
 import { clientListeners, serverClientListeners, serverListeners } from './core-listeners.js'
 
+/**
+ * A listener that reads cio options may check them up front: `cio.server()`
+ * calls `checkOptions` of the listeners in the server and server-client
+ * chains, `cio.client()` of those in the client chain, before anything is
+ * made. A bad option then throws there, once, instead of failing every
+ * connection the server later accepts.
+ */
+export interface OptionsChecker {
+  /** Throws a CioError (`INVALID_OPTION`) naming the option it refuses. */
+  checkOptions?: (options: Readonly<CioOptions>) => void
+}
+
+/** Calls `checkOptions` of each listener of `chain` that is not disabled. */
+function checkListenerOptions<C extends object>(chain: Chain<C>, options: Readonly<CioOptions>): void {
+  for (const listener of chain.array) {
+    const check = (listener as OptionsChecker).checkOptions
+    if (typeof check === 'function' && !chain.isDisabled(listener)) check(options)
+  }
+}
+
 /** What `onClient`/`onServer`/`onServerClient` accept: listeners, module names, or arrays of them. */
 export type ListenerInput<C extends object> = Listener<C> | string | ReadonlyArray<ListenerInput<C>>
 
@@ -76,6 +96,8 @@ class CioInstance implements Cio {
 
   server(options?: CioOptions): CioServer {
     const context: ServerContext = { cio: this, options: mergeOptions(this.options, plainOptions(options, 'server()')) }
+    checkListenerOptions(this.getServerChain(), context.options)
+    checkListenerOptions(this.getServerClientChain(), context.options)
     const result = this.getServerChain().run({ context })
     if (result.failed !== undefined || !result.result) throw new ChainError('server', result)
     if (context.server === undefined) throw new ChainError('server', { ...result, result: false, reason: 'no listener made a server (is cio/createServer disabled?)' })
@@ -84,6 +106,7 @@ class CioInstance implements Cio {
 
   client(options?: CioOptions): Socket {
     const context: ClientContext = { cio: this, options: mergeOptions(this.options, plainOptions(options, 'client()')) }
+    checkListenerOptions(this.getClientChain(), context.options)
     const result = this.getClientChain().run({ context })
     if (result.failed !== undefined || !result.result) {
       context.client?.destroy()

@@ -154,6 +154,11 @@ export class Chain<C extends object> extends EventEmitter<ChainEvents<C>> {
     this.#set(flatten(inputs))
   }
 
+  /** True when runs of this chain skip `listener`: the chain is disabled, or the listener is (here, or by its own options and not enabled here). */
+  isDisabled(listener: Listener<C>): boolean {
+    return this.#disabled !== undefined || this.#isDisabled(listener)
+  }
+
   /** The listeners in run order (sorted at the start of the next run when an `order` function is set). */
   get array(): readonly Listener<C>[] {
     return this.#array

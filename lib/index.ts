@@ -3,7 +3,7 @@
  * listener chains. `import buildCio from 'cio'`.
  */
 export { buildCio, buildCio as default } from './builder.js'
-export type { Cio, ListenerInput } from './builder.js'
+export type { Cio, ListenerInput, OptionsChecker } from './builder.js'
 export type { CioOptions, CertSource, CertValue } from './options.js'
 export type { BaseContext, ServerContext, ClientContext, ServerClientContext, SocketContext } from './context.js'
 export { socketOf } from './context.js'

@@ -2,6 +2,8 @@ import type { Listener } from '../lib/chain.js'
 import { socketOf, type SocketContext } from '../lib/context.js'
 import { attachFramed, framedOf, type FramedSocket } from '../lib/framed-socket.js'
 import { guardSocket } from '../lib/socket-guard.js'
+import { resolveMaxFrameBytes } from '../lib/frame-decoder.js'
+import type { OptionsChecker } from '../lib/builder.js'
 
 /**
  * Frames the socket of a client or server-client chain run, once: a second
@@ -27,10 +29,14 @@ export function frameContextSocket(context: SocketContext): FramedSocket | undef
  * On a server, every server client's protocol error is also emitted by the
  * server as `protocolError(error, socket)`.
  */
-export const frame: Listener<SocketContext> = function frame(_control, context) {
+export const frame: Listener<SocketContext> & OptionsChecker = function frame(_control, context) {
   frameContextSocket(context)
 }
 frame.options = { id: 'cio/frame', after: ['cio/authenticate-client', 'cio/createClient'] }
+// A bad maxFrameBytes throws at cio.server()/cio.client().
+frame.checkOptions = (options) => {
+  resolveMaxFrameBytes(options.maxFrameBytes)
+}
 
 export default frame
 

@@ -1,7 +1,8 @@
 import type { Listener } from '../lib/chain.js'
 import type { SocketContext } from '../lib/context.js'
 import { peerOf, RpcPeer } from '../lib/rpc-peer.js'
-import type { RpcPeerOptions } from '../lib/rpc-options.js'
+import { resolveRpcOptions, type RpcPeerOptions } from '../lib/rpc-options.js'
+import type { OptionsChecker } from '../lib/builder.js'
 import { frame, frameContextSocket } from './frame.js'
 
 /**
@@ -13,7 +14,7 @@ import { frame, frameContextSocket } from './frame.js'
  * peer is announced with the server event `peer(peer, socket)`, the place
  * to add per-connection handlers or to call the client.
  */
-export const rpc: Listener<SocketContext> = function rpc(_control, context) {
+export const rpc: Listener<SocketContext> & OptionsChecker = function rpc(_control, context) {
   const framed = frameContextSocket(context)
   if (framed === undefined || peerOf(framed.socket) !== undefined) return
   const { handlers, callTimeout, maxPendingCalls } = context.options as RpcPeerOptions
@@ -22,6 +23,10 @@ export const rpc: Listener<SocketContext> = function rpc(_control, context) {
 }
 // Also after the socket makers: with `cio/frame` absent its id is ignored.
 rpc.options = { id: 'cio/rpc', after: ['cio/frame', 'cio/authenticate-client', 'cio/createClient'] }
+// A bad callTimeout or maxPendingCalls throws at cio.server()/cio.client().
+rpc.checkOptions = (options) => {
+  resolveRpcOptions(options as RpcPeerOptions)
+}
 
 /**
  * Framing and RPC together, in order: `cio.onServerClient(rpcListeners)`.

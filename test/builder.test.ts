@@ -2,6 +2,7 @@ import { once } from 'node:events'
 import net from 'node:net'
 import t from 'tap'
 import buildCio, { ChainError, codes, type Listener, type ServerClientContext, type ServerContext, type ClientContext } from '../lib/index.js'
+import rpcListeners from '../listeners/rpc.js'
 import { thrown } from './helpers/errors.js'
 import { listenLocal, track } from './helpers/net.js'
 
@@ -188,4 +189,21 @@ t.test('builder - bad listener modules throw MODULE_LOAD naming the module', asy
   t.throws(() => cio.onServer('./test/fixtures/does-not-exist.mjs'), { code: codes.MODULE_LOAD, message: /Cannot find the listener module "\.\/test\/fixtures\/does-not-exist\.mjs"/ })
   t.throws(() => cio.onServer('./test/fixtures/throws-on-load.mjs'), { code: codes.MODULE_LOAD, message: /failed to load: this module refuses to load/ })
   t.throws(() => cio.onServer('./test/fixtures/not-a-listener.mjs'), { code: codes.MODULE_LOAD, message: /exports number, not a listener/ })
+})
+
+t.test('builder - listeners check their options at cio.server()/cio.client(), not at each connection', async (t) => {
+  const cio = buildCio()
+  cio.onServerClient(rpcListeners)
+  cio.onClient(rpcListeners)
+  for (const [options, option] of [[{ callTimeout: 0 }, 'callTimeout'], [{ maxPendingCalls: 1.5 }, 'maxPendingCalls'], [{ maxFrameBytes: -1 }, 'maxFrameBytes']] as const) {
+    t.throws(() => cio.server(options), { code: codes.INVALID_OPTION, details: { option } }, `server: ${option}`)
+    t.throws(() => cio.client({ port: 9, host: '127.0.0.1', ...options }), { code: codes.INVALID_OPTION, details: { option } }, `client: ${option}`)
+  }
+  const server = cio.server({ callTimeout: 5 })
+  t.ok(server, 'good options make a server')
+  // A disabled listener's options are not its concern.
+  const quiet = buildCio().onServerClient(rpcListeners)
+  quiet.getServerClientChain().disable('cio/rpc')
+  quiet.getServerClientChain().disable('cio/frame')
+  t.ok(quiet.server({ callTimeout: 0 }), 'a disabled listener is not asked')
 })

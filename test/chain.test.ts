@@ -882,3 +882,17 @@ t.test('chain - an order function that throws nothing useful still fails the run
   t.match(returned.failed, { reason: 'chain could not be ordered: undefined', index: -1 })
   t.match((await done)[0], { code: codes.CHAIN_FAILED, message: /before any listener ran/ })
 })
+
+t.test('chain - isDisabled tells whether runs skip a listener', async (t) => {
+  const a: Listener<Ctx> = () => {}
+  const b: Listener<Ctx> = Object.assign(() => {}, { options: { id: 'b', disabled: true } })
+  const chain = new Chain<Ctx>(a, b)
+  t.same([chain.isDisabled(a), chain.isDisabled(b)], [false, true])
+  chain.enable(b)
+  t.equal(chain.isDisabled(b), false, 'enabled in this chain')
+  chain.disable(a)
+  t.equal(chain.isDisabled(a), true)
+  chain.enable(a)
+  chain.disable()
+  t.same([chain.isDisabled(a), chain.isDisabled(b)], [true, true], 'the whole chain disabled')
+})

@@ -42,6 +42,14 @@ export interface FramedSocketOptions {
    * @default 8388608 (8 MiB)
    */
   maxFrameBytes?: number
+  /**
+   * Turn off Nagle's algorithm (TCP_NODELAY) on the socket. A framed socket
+   * already sends the frames of one tick together, so Nagle's wait for an
+   * acknowledgement would only delay the tail of a large frame or a lone
+   * answer. `false` leaves the socket's setting alone.
+   * @default true
+   */
+  noDelay?: boolean
 }
 
 const kFramed = Symbol('cio.framed')
@@ -113,6 +121,7 @@ export class FramedSocket extends EventEmitter<FramedSocketEvents> implements Fr
       this._decoder = undefined
       return
     }
+    if (options.noDelay !== false) socket.setNoDelay(true)
     socket.on('data', framedOnData)
     socket.on('drain', framedOnDrain)
     socket.on('close', framedOnClose)

@@ -19,7 +19,7 @@ export function frameContextSocket(context: SocketContext): FramedSocket | undef
   if (existing !== undefined) return existing
   // A server client's protocol errors reach its server through the guard.
   if (context.serverClient !== undefined && context.server !== undefined) guardSocket(socket, context.server)
-  return attachFramed(socket, { maxFrameBytes: context.options.maxFrameBytes as number | undefined })
+  return attachFramed(socket, { maxFrameBytes: context.options.maxFrameBytes as number | undefined, noDelay: context.options.noDelay !== false })
 }
 
 /**

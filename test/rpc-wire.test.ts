@@ -1,19 +1,17 @@
 import { once } from 'node:events'
 import net from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
-import buildCio from '../lib/index.js'
 import { codes, type CioError } from '../lib/errors.js'
 import { RpcHandlers } from '../lib/rpc-handlers.js'
-import { attachRpc, peerOf } from '../lib/rpc-peer.js'
+import { attachRpc } from '../lib/rpc-peer.js'
 import { attachFramed } from '../lib/framed-socket.js'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { resolveRpcOptions } from '../lib/rpc-options.js'
-import rpcListeners from '../listeners/rpc.js'
 import { cioRejection, closed, HOSTILE_FRAMES, rawConnect, RawReader, rawFrame, writeValue } from './helpers/framing.js'
 import { thrown } from './helpers/errors.js'
 import { listenLocal, track } from './helpers/net.js'
 import { testCerts } from './helpers/certs.js'
-import { rpcPair } from './helpers/rpc.js'
+import { cioRpcClient, rpcPair } from './helpers/rpc.js'
 
 const MALFORMED: ReadonlyArray<[string, string]> = [
   ['an array', '[1,2]'],
@@ -105,11 +103,7 @@ t.test('rpc wire - requests from a cio client, answered by a hand-written peer',
   const server = net.createServer()
   const accepted = once(server, 'connection') as Promise<[net.Socket]>
   const port = await listenLocal(t, server)
-  const cio = buildCio()
-  cio.onClient(rpcListeners)
-  const client = track(t, cio.client({ port, host: '127.0.0.1' }))
-  const peer = peerOf(client)
-  if (peer === undefined) throw new Error('no peer')
+  const { peer } = cioRpcClient(t, port)
   const [socket] = await accepted
   const reader = new RawReader(socket)
   const first = peer.call('ping', { n: 1 })
@@ -131,11 +125,7 @@ t.test('rpc wire - requests from a cio client, answered by a hand-written peer',
 t.test('rpc wire - a hostile server closes the cio client; its pending calls fail with DISCONNECTED caused by it', async (t) => {
   const server = net.createServer((socket) => socket.once('data', () => socket.write(rawFrame('{"id":"x"}'))))
   const port = await listenLocal(t, server)
-  const cio = buildCio()
-  cio.onClient(rpcListeners)
-  const client = track(t, cio.client({ port, host: '127.0.0.1' }))
-  const peer = peerOf(client)
-  if (peer === undefined) throw new Error('no peer')
+  const { client, peer } = cioRpcClient(t, port)
   const errors: CioError[] = []
   peer.framed.on('protocolError', (error) => errors.push(error))
   const error = await cioRejection(peer.call('anything'))

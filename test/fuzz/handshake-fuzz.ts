@@ -12,13 +12,12 @@ import { Agent, AgentServer, type AgentRecord } from '../../lib/agent-index.js'
 import { clientProof, serverProof, verifyProof } from '../../lib/agent-handshake.js'
 import { CioError } from '../../lib/errors.js'
 import { encodeFrame } from '../../lib/frame-encoder.js'
-import { FrameDecoder, type FrameSink } from '../../lib/frame-decoder.js'
 import { seeded, type Random } from '../helpers/random.js'
 import { frameOf, jsonText, prefix, sameJson } from './gen.js'
+import { HANG_MS, RawFrameClient } from './raw-client.js'
 import { badName, handshakeCase, type HandshakeCase, type HelloBody, type ProveBody, type Step } from './handshake-cases.js'
 
 /** Longest wait for any one expected event before it counts as a hang. */
-const HANG_MS = 15_000
 /** The secret the fuzz target and its agents share. */
 export const HANDSHAKE_SECRET = 'fuzz-secret'
 const SECRET = HANDSHAKE_SECRET
@@ -104,21 +103,15 @@ export async function startHandshakeTarget(handshakeTimeout = 300): Promise<Hand
 type Fields = { readonly [key: string]: unknown }
 
 /** A raw client: numbered requests, replies by id. */
-class Raw implements FrameSink {
-  readonly socket: net.Socket
+class Raw extends RawFrameClient {
   readonly replies = new Map<number, Fields>()
-  readonly decoder = new FrameDecoder(this, { maxFrameBytes: MAX_FRAME_BYTES })
   readonly sent: number[] = []
   /** `serverPort:clientPort`, the key of the target's maps. */
   key = ''
   nextId = 0
-  private wake: (() => void) | undefined
 
   constructor(port: number) {
-    this.socket = net.connect({ port, host: '127.0.0.1' })
-    this.socket.on('error', () => {})
-    this.socket.on('data', (chunk: Buffer) => this.decoder.push(chunk))
-    this.socket.on('close', () => this.notify())
+    super(port, MAX_FRAME_BYTES)
   }
 
   onFrame(value: unknown): void {
@@ -136,12 +129,6 @@ class Raw implements FrameSink {
     this.socket.destroy()
   }
 
-  private notify(): void {
-    const wake = this.wake
-    this.wake = undefined
-    wake?.()
-  }
-
   request(action: string, body?: unknown): number {
     const id = ++this.nextId
     this.write(encodeFrame(body === undefined ? { id, action } : { id, action, body }))
@@ -153,21 +140,6 @@ class Raw implements FrameSink {
     if (this.socket.writable) this.socket.write(bytes)
   }
 
-  /** Waits until `ready()` or the socket closed; false when `ms` passed first. */
-  async until(ready: () => boolean, ms = HANG_MS): Promise<boolean> {
-    const deadline = Date.now() + ms
-    while (!ready() && !this.socket.closed) {
-      const left = deadline - Date.now()
-      if (left <= 0) return false
-      let timer: NodeJS.Timeout | undefined
-      await new Promise<void>((resolve) => {
-        this.wake = resolve
-        timer = setTimeout(resolve, left)
-      })
-      clearTimeout(timer)
-    }
-    return true
-  }
 
   answered(): boolean {
     return this.sent.every((id) => this.replies.has(id))

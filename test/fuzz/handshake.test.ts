@@ -7,6 +7,7 @@ import { closed, rawConnect, RawReader } from '../helpers/framing.js'
 import { fuzzBudget } from './budget.js'
 import { handshakeCase } from './handshake-cases.js'
 import { fuzzHandshake, HANDSHAKE_SECRET, startHandshakeTarget } from './handshake-fuzz.js'
+import { collectUncaught } from '../helpers/uncaught.js'
 
 const budget = fuzzBudget()
 
@@ -22,16 +23,7 @@ t.test('handshake fuzz - the generator reaches every outcome', async (t) => {
 })
 
 t.test(`handshake fuzz - ${budget.handshake} random and mutated handshakes into a live AgentServer (seed ${budget.seed})`, async (t) => {
-  const uncaught: unknown[] = []
-  const onUncaught = (error: unknown): void => {
-    uncaught.push(error)
-  }
-  process.on('uncaughtException', onUncaught)
-  process.on('unhandledRejection', onUncaught)
-  t.teardown(() => {
-    process.off('uncaughtException', onUncaught)
-    process.off('unhandledRejection', onUncaught)
-  })
+  const uncaught = collectUncaught(t)
   const target = await startHandshakeTarget()
   t.teardown(() => target.close())
   const report = await fuzzHandshake(target, { seed: budget.seed, cases: budget.handshake })

@@ -9,17 +9,17 @@ import { once } from 'node:events'
 import net from 'node:net'
 import buildCio from '../../lib/index.js'
 import { CioError } from '../../lib/errors.js'
-import { FrameDecoder, type FrameSink } from '../../lib/frame-decoder.js'
 import { RpcHandlers } from '../../lib/rpc-handlers.js'
 import { peerOf, type RpcPeer } from '../../lib/rpc-peer.js'
 import type { CioServer } from '../../lib/server-events.js'
 import rpcListeners from '../../listeners/rpc.js'
 import { seeded, type Random } from '../helpers/random.js'
 import { chunkings, frameOf, jsonText, sameJson } from './gen.js'
+import { HANG_MS, RawFrameClient } from './raw-client.js'
 import { answerNumber, callbackAnswer, ConnectionModel, rpcCase, TARGET_MAX_FRAME_BYTES, type ExpectedReply, type RpcCase } from './rpc-cases.js'
 
 /** Longest wait for any one expected event before it counts as a hang. */
-export const HANG_MS = 15_000
+export { HANG_MS } from './raw-client.js'
 
 /** A cio RPC server with the fuzz handlers, and a well-behaved client of it. */
 export interface RpcFuzzTarget {
@@ -92,22 +92,15 @@ export async function startRpcTarget(): Promise<RpcFuzzTarget> {
 type Fields = { readonly [key: string]: unknown }
 
 /** A raw client: writes bytes, reads replies, answers the target's `cb` calls. */
-class RawConnection implements FrameSink {
-  readonly socket: net.Socket
+class RawConnection extends RawFrameClient {
   readonly replies: Fields[] = []
-  readonly decoder = new FrameDecoder(this, { maxFrameBytes: TARGET_MAX_FRAME_BYTES * 2 })
   localPort = 0
   /** The target's view of this connection, for working out replies. */
   readonly model = new ConnectionModel()
   badFrame: CioError | undefined
-  private wake: (() => void) | undefined
 
   constructor(port: number) {
-    this.socket = net.connect({ port, host: '127.0.0.1' })
-    // The server resets hostile connections; expected, not a failure.
-    this.socket.on('error', () => {})
-    this.socket.on('data', (chunk: Buffer) => this.decoder.push(chunk))
-    this.socket.on('close', () => this.notify())
+    super(port, TARGET_MAX_FRAME_BYTES * 2)
   }
 
   async connect(): Promise<void> {
@@ -130,28 +123,6 @@ class RawConnection implements FrameSink {
   onFrameError(error: CioError): void {
     this.badFrame = error
     this.socket.destroy()
-  }
-
-  private notify(): void {
-    const wake = this.wake
-    this.wake = undefined
-    wake?.()
-  }
-
-  /** Resolves when `ready()` holds or the socket closes; false after HANG_MS. */
-  async until(ready: () => boolean): Promise<boolean> {
-    const deadline = Date.now() + HANG_MS
-    while (!ready() && !this.socket.closed) {
-      const left = deadline - Date.now()
-      if (left <= 0) return false
-      let timer: NodeJS.Timeout | undefined
-      await new Promise<void>((resolve) => {
-        this.wake = resolve
-        timer = setTimeout(resolve, left)
-      })
-      clearTimeout(timer)
-    }
-    return ready() || this.socket.closed
   }
 
   /** Writes in a random split; a split into very many pieces is sent whole (one syscall each is slow, and TCP re-joins them anyway). */

@@ -2,6 +2,7 @@ import t from 'tap'
 import { fuzzBudget } from './budget.js'
 import { classify, rpcCase } from './rpc-cases.js'
 import { checkPrototypes, fuzzRpc, startRpcTarget } from './rpc-fuzz.js'
+import { collectUncaught } from '../helpers/uncaught.js'
 
 const budget = fuzzBudget()
 
@@ -21,16 +22,7 @@ t.test('rpc fuzz - the oracle follows README "RPC messages" on known messages', 
 })
 
 t.test(`rpc fuzz - ${budget.rpc} random and mutated messages into a live server over sockets (seed ${budget.seed})`, async (t) => {
-  const uncaught: unknown[] = []
-  const onUncaught = (error: unknown): void => {
-    uncaught.push(error)
-  }
-  process.on('uncaughtException', onUncaught)
-  process.on('unhandledRejection', onUncaught)
-  t.teardown(() => {
-    process.off('uncaughtException', onUncaught)
-    process.off('unhandledRejection', onUncaught)
-  })
+  const uncaught = collectUncaught(t)
   const target = await startRpcTarget()
   t.teardown(() => target.close())
   const report = await fuzzRpc(target, { seed: budget.seed, cases: budget.rpc })

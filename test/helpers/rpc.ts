@@ -57,3 +57,13 @@ export async function netPair(t: Test, serverOptions: RpcPeerOptions = {}, clien
   const [socket] = await accepted
   return { clientPeer, serverPeer: attachRpc(socket, serverOptions) }
 }
+
+/** A cio client with `rpcListeners` connecting to `port` (any server, cio or not), with its peer. */
+export function cioRpcClient(t: Test, port: number): { client: net.Socket; peer: RpcPeer } {
+  const cio = buildCio()
+  cio.onClient(rpcListeners)
+  const client = track(t, cio.client({ port, host: '127.0.0.1' }))
+  const peer = peerOf(client)
+  if (peer === undefined) throw new Error('cio/rpc gave the client no peer')
+  return { client, peer }
+}

@@ -10,6 +10,7 @@ import type { Beating } from './agent-heartbeat.js'
 import type { AgentLogger } from './agent-errors.js'
 import type { Welcome } from './agent-protocol.js'
 import type { RpcPeer } from './rpc-peer.js'
+import { socketSlot } from './socket-slot.js'
 
 /** What a client connection reports to the agent that opened it. */
 export interface AgentClientHost {
@@ -65,18 +66,10 @@ export class ClientConnection implements Beating {
  */
 export const kAgentClient = Symbol('cio.agentClient')
 
-const kConnection = Symbol('cio.agentClientConnection')
-
-interface ConnectionHost extends Socket {
-  [kConnection]?: ClientConnection
-}
+const connections = socketSlot<ClientConnection>('cio.agentClientConnection')
 
 /** Links a socket to its connection state. */
-export function setClientConnection(socket: Socket, connection: ClientConnection): void {
-  ;(socket as ConnectionHost)[kConnection] = connection
-}
+export const setClientConnection = connections.set
 
 /** The agent connection state of a client socket, if it has one. */
-export function clientConnectionOf(socket: Socket): ClientConnection | undefined {
-  return (socket as ConnectionHost)[kConnection]
-}
+export const clientConnectionOf = connections.get

@@ -13,11 +13,11 @@ import type { DataStore, StoreDoc } from './agent-store.js'
 import { collectTls, hasTlsMaterial, rejectUnknown } from './agent-tls.js'
 import { parseAgentHost, type AgentAddress } from './agent-url.js'
 import { resolveBackoff, type BackoffOptions } from './backoff.js'
-import type { CertSource, CioOptions } from './options.js'
+import type { CertOptions, CioOptions } from './options.js'
 import { DEFAULT_CALL_TIMEOUT } from './rpc-options.js'
 
 /** Options of `new Agent(options)`. `host` and `secret` are required. */
-export interface AgentOptions extends AgentCommonOptions {
+export interface AgentOptions extends AgentCommonOptions, CertOptions {
   /**
    * Where the server is: `host:port`, `tcp://host:port`, `tls://host:port`,
    * or the seed's `http://` (TCP) and `https://` (TLS). Without a scheme,
@@ -28,17 +28,6 @@ export interface AgentOptions extends AgentCommonOptions {
   secret: Secret
   /** Keeps the agent's name across restarts (`{ name }`). @default none: a restarted agent gets a new name */
   dataStore?: DataStore<StoreDoc>
-  /** CAs to verify the server with (alias `root`). @default Node's built-in CAs */
-  ca?: CertSource
-  root?: CertSource
-  /** Client key, for servers that ask for a certificate (alias `private`). */
-  key?: CertSource
-  private?: CertSource
-  /** Client certificate (alias `public`). */
-  cert?: CertSource
-  public?: CertSource
-  /** PKCS#12 bundle instead of `key` and `cert`. */
-  pfx?: CertSource
   /** Passphrase of the key or bundle. */
   passphrase?: string
   /** Verify the server's certificate. @default true */

@@ -11,6 +11,7 @@ import type { AgentLogger } from './agent-errors.js'
 import type { Welcome } from './agent-protocol.js'
 import type { CioError } from './errors.js'
 import type { RpcPeer } from './rpc-peer.js'
+import { socketSlot } from './socket-slot.js'
 
 /**
  * A connected agent as the server's users see it: made anew for every
@@ -148,18 +149,10 @@ export function trackSockets(server: Server): Set<Socket> {
   return set
 }
 
-const kConnection = Symbol('cio.agentConnection')
-
-interface ConnectionHost extends Socket {
-  [kConnection]?: ServerConnection
-}
+const connections = socketSlot<ServerConnection>('cio.agentConnection')
 
 /** Links a socket to its connection state. */
-export function setServerConnection(socket: Socket, connection: ServerConnection): void {
-  ;(socket as ConnectionHost)[kConnection] = connection
-}
+export const setServerConnection = connections.set
 
 /** The agent connection state of a server-side socket, if it has one. */
-export function serverConnectionOf(socket: Socket): ServerConnection | undefined {
-  return (socket as ConnectionHost)[kConnection]
-}
+export const serverConnectionOf = connections.get

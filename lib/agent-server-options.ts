@@ -14,7 +14,7 @@ import { DEFAULT_NAME_FORMAT, parseNameFormat, type NameFormat } from './agent-n
 import type { DataStore, StoreDoc } from './agent-store.js'
 import { collectTls, hasTlsMaterial, rejectUnknown } from './agent-tls.js'
 import { DEFAULT_AGENT_PORT } from './agent-url.js'
-import type { CertSource, CioOptions } from './options.js'
+import type { CertOptions, CertSource, CioOptions } from './options.js'
 import { DEFAULT_CALL_TIMEOUT } from './rpc-options.js'
 
 /** The transports: plain TCP, or TLS. `ws`/`wss` are the seed's names for them (no WebSocket framing is involved). */
@@ -23,7 +23,7 @@ export type AgentProtocol = 'tcp' | 'tls' | 'ws' | 'wss'
 export { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL } from './agent-common-options.js'
 
 /** Options of `new AgentServer(options)`. Only `secret` is required. */
-export interface AgentServerOptions extends AgentCommonOptions {
+export interface AgentServerOptions extends AgentCommonOptions, CertOptions {
   /** The secret shared with the agents (string, Buffer or secret KeyObject). It never travels. Required. */
   secret: Secret
   /** Port to listen on; 0 picks a free one (read it with `address()` or `ready()`). @default 7788 */
@@ -32,17 +32,6 @@ export interface AgentServerOptions extends AgentCommonOptions {
   host?: string
   /** `AgentServer.TCP` or `AgentServer.TLS` (the seed's `WS`/`WSS` mean the same). @default TLS when a key or certificate is given, else TCP */
   protocol?: AgentProtocol
-  /** Private key (aliases `private`, `privateKey`): path, PEM or Buffer. */
-  key?: CertSource
-  /** Certificate chain (aliases `public`, `certificate`). */
-  cert?: CertSource
-  /** CAs trusted for client certificates (alias `root`). */
-  ca?: CertSource
-  /** PKCS#12 bundle instead of `key` and `cert`. */
-  pfx?: CertSource
-  private?: CertSource
-  public?: CertSource
-  root?: CertSource
   /** The seed's name for `key`. */
   privateKey?: CertSource
   /** The seed's name for `cert`. */

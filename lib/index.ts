@@ -4,7 +4,7 @@
  */
 export { buildCio, buildCio as default } from './builder.js'
 export type { Cio, ListenerInput, OptionsChecker } from './builder.js'
-export type { CioOptions, CertSource, CertValue } from './options.js'
+export type { CioOptions, CertOptions, CertSource, CertValue } from './options.js'
 export type { BaseContext, ServerContext, ClientContext, ServerClientContext, SocketContext } from './context.js'
 export { socketOf } from './context.js'
 export type { CioServer, CioServerEvents } from './server-events.js'

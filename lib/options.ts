@@ -11,26 +11,17 @@ export type CertSource = string | Buffer | ReadonlyArray<string | Buffer>
 export type CertValue = Buffer | Buffer[]
 
 /**
- * Options accepted by `buildCio()`, `cio.server()` and `cio.client()`.
- * Module options given to `buildCio()` are defaults beneath every call's own
- * options. Everything not listed here is passed to Node's `net`/`tls`
- * functions as-is, so any of their options may be used too.
+ * The certificate options, each a path, PEM text or Buffer (or an array),
+ * with their aliases. Shared by cio, `AgentServer` and `Agent`.
  */
-export interface CioOptions {
-  /** Port to connect to (client) or to listen on when you call `listen()` yourself. */
-  port?: number
-  /** Host to connect to (client). @default 'localhost' (Node's default) */
-  host?: string
-
-  /** Force TLS on (`true`) or off (`false`); unset, cio decides from the other options. */
-  secure?: boolean
-  /** Private key (alias: `private`). */
+export interface CertOptions {
+  /** Private key (alias `private`): a server's, or a client's for servers that ask for a certificate. */
   key?: CertSource
-  /** Certificate chain (alias: `public`). */
+  /** Certificate chain (alias `public`). */
   cert?: CertSource
-  /** Trusted certificate authorities (alias: `root`). */
+  /** Trusted certificate authorities (alias `root`): a client verifies its server with them, a server its clients. */
   ca?: CertSource
-  /** PKCS#12 bundle; its presence selects TLS. */
+  /** PKCS#12 bundle instead of `key` and `cert`. */
   pfx?: CertSource
   /** Alias of `key`. */
   private?: CertSource
@@ -38,6 +29,23 @@ export interface CioOptions {
   public?: CertSource
   /** Alias of `ca`. */
   root?: CertSource
+}
+
+/**
+ * Options accepted by `buildCio()`, `cio.server()` and `cio.client()`.
+ * Module options given to `buildCio()` are defaults beneath every call's own
+ * options. Everything not listed here is passed to Node's `net`/`tls`
+ * functions as-is, so any of their options may be used too. A key,
+ * certificate or PKCS#12 bundle selects TLS.
+ */
+export interface CioOptions extends CertOptions {
+  /** Port to connect to (client) or to listen on when you call `listen()` yourself. */
+  port?: number
+  /** Host to connect to (client). @default 'localhost' (Node's default) */
+  host?: string
+
+  /** Force TLS on (`true`) or off (`false`); unset, cio decides from the other options. */
+  secure?: boolean
   /** Verify the peer's certificate against `ca`; `true` selects TLS. @default Node's default (true for clients) */
   rejectUnauthorized?: boolean
   /** Server: ask clients for a certificate; `true` selects TLS. @default false */

@@ -1,7 +1,6 @@
 import type { Listener } from '../lib/chain.js'
 import { socketOf, type SocketContext } from '../lib/context.js'
 import { attachFramed, framedOf, type FramedSocket } from '../lib/framed-socket.js'
-import { guardSocket } from '../lib/socket-guard.js'
 import { resolveMaxFrameBytes } from '../lib/frame-decoder.js'
 import type { OptionsChecker } from '../lib/builder.js'
 
@@ -17,9 +16,10 @@ export function frameContextSocket(context: SocketContext): FramedSocket | undef
   if (socket === undefined) return undefined
   const existing = framedOf(socket)
   if (existing !== undefined) return existing
-  // A server client's protocol errors reach its server through the guard.
-  if (context.serverClient !== undefined && context.server !== undefined) guardSocket(socket, context.server)
-  return attachFramed(socket, { maxFrameBytes: context.options.maxFrameBytes as number | undefined, noDelay: context.options.noDelay !== false })
+  // A server client's protocol errors reach its server through the socket
+  // guard that cio/emit-new-server-client set on it.
+  const { maxFrameBytes, noDelay } = context.options as { maxFrameBytes?: number; noDelay?: boolean }
+  return attachFramed(socket, { maxFrameBytes, noDelay })
 }
 
 /**

@@ -73,6 +73,9 @@ for (const { secure, name: transport } of TRANSPORTS) {
     t.same(records, [{ name: 'A001', firstTime: false }, { name: 'A003', firstTime: true }])
     await fresh.agent.close()
     t.same(JSON.parse(await readFile(join(dir, 'three.json'), 'utf8')), { name: 'A003' })
+    // Closed here, not only at teardown: the test directory is removed first
+    // there, and a store still saving into it would fail.
+    await Promise.all([back.agent.close(), second.server.close()])
   })
 
   t.test(`life - DUPLICATE_ID: the second agent is refused and keeps trying; the first keeps the name (${transport})`, async (t) => {
@@ -137,6 +140,9 @@ for (const { secure, name: transport } of TRANSPORTS) {
     while (welcomes.length === 0) await pause(5)
     t.same(welcomes, [{ thanks: { msg: 'Welcome A0001' } }])
     t.match(serverInstance.getAgents()[0]?.data, { connectedOn: Number })
+    // Closed here, not only at teardown: the test directory is removed first
+    // there, and a store still saving into it would fail.
+    await Promise.all([agent.close(), serverInstance.close()])
   })
 }
 

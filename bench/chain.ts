@@ -7,10 +7,10 @@
  */
 import { once } from 'node:events'
 import net from 'node:net'
-import { buildCio } from '../lib/builder.js'
-import type { Listener } from '../lib/chain.js'
-import type { ServerClientContext } from '../lib/context.js'
-import { order } from '../lib/order.js'
+import { buildCio } from '../lib/core/builder.js'
+import type { Listener } from '../lib/chain/chain.js'
+import type { ServerClientContext } from '../lib/core/types.js'
+import { order } from '../lib/chain/order.js'
 import { median, table, timePerCall } from './stats.js'
 
 const ROUNDS = 7

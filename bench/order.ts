@@ -12,8 +12,8 @@
  *
  *   TS_NODE_TRANSPILE_ONLY=1 node --loader @isaacs/ts-node-temp-fork-for-pr-2009/esm bench/order.ts
  */
-import { Chain, type Listener } from '../lib/chain.js'
-import { order } from '../lib/order.js'
+import { Chain, type Listener } from '../lib/chain/chain.js'
+import { order } from '../lib/chain/order.js'
 
 const ROUNDS = 7
 const ORDER_ITERATIONS = 2_000

@@ -6,7 +6,7 @@
 import net from 'node:net'
 import { once } from 'node:events'
 import buildCio from '../lib/index.js'
-import { RpcHandlers } from '../lib/rpc-handlers.js'
+import { RpcHandlers } from '../lib/rpc/handlers.js'
 import rpcListeners from '../listeners/rpc.js'
 import { serveEcho } from './baseline.js'
 

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util'
-import { Agent, FileStore } from '../lib/agent-index.js'
+import { Agent, FileStore } from '../lib/agent/index.js'
 import { loadHooks } from './hooks.js'
 import type { Output } from './output.js'
 import { readSecret } from './secret.js'

@@ -1,6 +1,6 @@
 import { once } from 'node:events'
 import { parseArgs } from 'node:util'
-import { Agent } from '../lib/agent-index.js'
+import { Agent } from '../lib/agent/index.js'
 import { describeFailure, type Output } from './output.js'
 import { readSecret } from './secret.js'
 import { certOptions, secretFlags, tlsFlags } from './tls-flags.js'

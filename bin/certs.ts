@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { resolve } from 'node:path'
-import { generateCerts, writeCerts } from '../lib/certs.js'
+import { generateCerts, writeCerts } from '../lib/tls/certs.js'
 import { UsageError } from './usage.js'
 
 export const certsUsage = 'usage: cio certs --out DIR [--client NAME ...] [--days N]'

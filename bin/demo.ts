@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Agent, AgentServer } from '../lib/agent-index.js'
-import { generateCerts, writeCerts } from '../lib/certs.js'
+import { Agent, AgentServer } from '../lib/agent/index.js'
+import { generateCerts, writeCerts } from '../lib/tls/certs.js'
 import type { Output } from './output.js'
 
 export const demoHelp = `usage: cio demo [--json]

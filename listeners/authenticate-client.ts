@@ -1,6 +1,6 @@
 import { TLSSocket, type PeerCertificate } from 'node:tls'
-import type { Listener } from '../lib/chain.js'
-import type { ServerClientContext } from '../lib/context.js'
+import type { Listener } from '../lib/chain/chain.js'
+import type { ServerClientContext } from '../lib/core/types.js'
 
 /** The client's certificate, or undefined when it sent none (Node then returns an empty object). */
 export function peerCertificateOf(socket: unknown): PeerCertificate | undefined {

@@ -1,7 +1,7 @@
 import net from 'node:net'
 import tls from 'node:tls'
-import type { Listener } from '../lib/chain.js'
-import type { ClientContext } from '../lib/context.js'
+import type { Listener } from '../lib/chain/chain.js'
+import type { ClientContext } from '../lib/core/types.js'
 
 /**
  * Opens the client socket with `tls.connect` or `net.connect` and attaches the

@@ -1,7 +1,7 @@
 import net from 'node:net'
 import tls from 'node:tls'
-import type { Listener } from '../lib/chain.js'
-import type { ServerContext } from '../lib/context.js'
+import type { Listener } from '../lib/chain/chain.js'
+import type { ServerContext } from '../lib/core/types.js'
 
 /** Makes the server with `tls.createServer` or `net.createServer`; it is not listening yet. */
 export const createServer: Listener<ServerContext> = function createServer(_control, context) {

@@ -1,10 +1,10 @@
 import type { Server, Socket } from 'node:net'
-import type { Cio } from '../lib/builder.js'
-import type { Listener } from '../lib/chain.js'
-import { ChainError } from '../lib/chain-error.js'
-import type { ServerClientContext, ServerContext } from '../lib/context.js'
-import type { CioOptions } from '../lib/options.js'
-import { guardSocket } from '../lib/socket-guard.js'
+import type { Cio } from '../lib/core/builder.js'
+import type { Listener } from '../lib/chain/chain.js'
+import { ChainError } from '../lib/chain/chain-error.js'
+import type { ServerClientContext, ServerContext } from '../lib/core/types.js'
+import type { CioOptions } from '../lib/core/options.js'
+import { guardSocket } from '../lib/core/socket-guard.js'
 
 interface ServerState {
   cio: Cio

@@ -1,6 +1,6 @@
-import type { Listener } from '../lib/chain.js'
-import type { BaseContext } from '../lib/context.js'
-import { readCertOptions } from '../lib/cert-values.js'
+import type { Listener } from '../lib/chain/chain.js'
+import type { BaseContext } from '../lib/core/types.js'
+import { readCertOptions } from '../lib/tls/cert-values.js'
 
 /** Turns certificate paths and PEM strings into Buffers; a bad path fails the run with `CERT_READ`. */
 export const ensureCerts: Listener<BaseContext> = function ensureCerts(_control, context) {

@@ -1,8 +1,8 @@
-import type { Listener } from '../lib/chain.js'
-import { socketOf, type SocketContext } from '../lib/context.js'
-import { attachFramed, framedOf, type FramedSocket } from '../lib/framed-socket.js'
-import { resolveMaxFrameBytes } from '../lib/frame-decoder.js'
-import type { OptionsChecker } from '../lib/builder.js'
+import type { Listener } from '../lib/chain/chain.js'
+import { socketOf, type SocketContext } from '../lib/core/types.js'
+import { attachFramed, framedOf, type FramedSocket } from '../lib/frame/framed-socket.js'
+import { resolveMaxFrameBytes } from '../lib/frame/decoder.js'
+import type { OptionsChecker } from '../lib/core/builder.js'
 
 /**
  * Frames the socket of a client or server-client chain run, once: a second
@@ -40,6 +40,6 @@ frame.checkOptions = (options) => {
 
 export default frame
 
-export { framedOf, attachFramed, FramedSocket } from '../lib/framed-socket.js'
-export type { FramedSocketEvents, FramedSocketOptions } from '../lib/framed-socket.js'
-export { DEFAULT_MAX_FRAME_BYTES } from '../lib/frame-decoder.js'
+export { framedOf, attachFramed, FramedSocket } from '../lib/frame/framed-socket.js'
+export type { FramedSocketEvents, FramedSocketOptions } from '../lib/frame/framed-socket.js'
+export { DEFAULT_MAX_FRAME_BYTES } from '../lib/frame/decoder.js'

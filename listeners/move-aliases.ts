@@ -1,6 +1,6 @@
-import type { Listener } from '../lib/chain.js'
-import type { BaseContext } from '../lib/context.js'
-import { moveAliases as move } from '../lib/option-aliases.js'
+import type { Listener } from '../lib/chain/chain.js'
+import type { BaseContext } from '../lib/core/types.js'
+import { moveAliases as move } from '../lib/core/aliases.js'
 
 /** Renames `private`/`public`/`root` to Node's `key`/`cert`/`ca` before anything reads them. */
 export const moveAliases: Listener<BaseContext> = function moveAliases(_control, context) {

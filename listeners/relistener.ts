@@ -1,8 +1,8 @@
 import net from 'node:net'
-import type { Listener } from '../lib/chain.js'
-import type { ServerContext } from '../lib/context.js'
+import type { Listener } from '../lib/chain/chain.js'
+import type { ServerContext } from '../lib/core/types.js'
 import { CioError, codes } from '../lib/errors.js'
-import type { CioOptions } from '../lib/options.js'
+import type { CioOptions } from '../lib/core/options.js'
 
 /** Defaults of the relisten options. */
 export const RELISTEN_DEFAULTS = { retryDelay: 3000, maxRetries: 3 } as const

@@ -1,8 +1,8 @@
-import type { Listener } from '../lib/chain.js'
-import type { SocketContext } from '../lib/context.js'
-import { peerOf, RpcPeer } from '../lib/rpc-peer.js'
-import { resolveRpcOptions, type RpcPeerOptions } from '../lib/rpc-options.js'
-import type { OptionsChecker } from '../lib/builder.js'
+import type { Listener } from '../lib/chain/chain.js'
+import type { SocketContext } from '../lib/core/types.js'
+import { peerOf, RpcPeer } from '../lib/rpc/peer.js'
+import { resolveRpcOptions, type RpcPeerOptions } from '../lib/rpc/options.js'
+import type { OptionsChecker } from '../lib/core/builder.js'
 import { frame, frameContextSocket } from './frame.js'
 
 /**
@@ -39,11 +39,11 @@ export default rpcListeners
 
 // What a user of these listeners needs, importable from this module alone
 // (`import rpcListeners, { peerOf, RpcHandlers } from 'cio/listeners/rpc'`).
-export { peerOf, attachRpc, RpcPeer } from '../lib/rpc-peer.js'
-export { RpcHandlers } from '../lib/rpc-handlers.js'
-export type { RpcCall, RpcHandler, RpcCatchAll, RpcHandlerMap } from '../lib/rpc-handlers.js'
-export { RpcFault } from '../lib/rpc-protocol.js'
-export { DEFAULT_CALL_TIMEOUT, DEFAULT_MAX_PENDING_CALLS } from '../lib/rpc-options.js'
-export type { RpcPeerOptions, CallOptions } from '../lib/rpc-options.js'
+export { peerOf, attachRpc, RpcPeer } from '../lib/rpc/peer.js'
+export { RpcHandlers } from '../lib/rpc/handlers.js'
+export type { RpcCall, RpcHandler, RpcCatchAll, RpcHandlerMap } from '../lib/rpc/handlers.js'
+export { RpcFault } from '../lib/rpc/protocol.js'
+export { DEFAULT_CALL_TIMEOUT, DEFAULT_MAX_PENDING_CALLS } from '../lib/rpc/options.js'
+export type { RpcPeerOptions, CallOptions } from '../lib/rpc/options.js'
 export { frame } from './frame.js'
-export { framedOf } from '../lib/framed-socket.js'
+export { framedOf } from '../lib/frame/framed-socket.js'

@@ -1,6 +1,6 @@
-import type { Listener } from '../lib/chain.js'
-import type { BaseContext } from '../lib/context.js'
-import type { CioOptions } from '../lib/options.js'
+import type { Listener } from '../lib/chain/chain.js'
+import type { BaseContext } from '../lib/core/types.js'
+import type { CioOptions } from '../lib/core/options.js'
 
 /**
  * TLS is wanted when certificate material is given or verification is asked

@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import net from 'node:net'
 import t, { type Test } from 'tap'
-import { Agent, AgentServer, type AgentRecord } from '../../lib/agent-index.js'
+import { Agent, AgentServer, type AgentRecord } from '../../lib/agent/index.js'
 import { CioError } from '../../lib/errors.js'
 import { cioRejection } from '../helpers/framing.js'
 import { listenLocal } from '../helpers/net.js'

@@ -8,7 +8,7 @@
  * million cases). A case is replayed from its seed alone.
  */
 import { CioError, codes } from '../../lib/errors.js'
-import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, type FrameSink } from '../../lib/frame-decoder.js'
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, type FrameSink } from '../../lib/frame/decoder.js'
 import { seeded, type Random } from '../helpers/random.js'
 import { chunkings, frameOf, jsonText, mutate, payloadBytes, randomBytes, sameJson } from './gen.js'
 

@@ -1,7 +1,7 @@
 /**
  * Agent handshake fuzz cases: scripts of steps a raw client plays against a
  * live AgentServer, and what the server must do, worked out by an oracle
- * written from issue 4's rules (and `listeners/agent-server.ts`'s comment):
+ * written from issue 4's rules (and the comment of `lib/agent/server/handshake.ts`):
  *
  *   - `cio.hello` first and once, then `cio.prove` once; a bad body is
  *     `INVALID_MESSAGE`, a wrong proof `WRONG_SECRET`, a live name

@@ -4,7 +4,7 @@
  */
 import net from 'node:net'
 import type { CioError } from '../../lib/errors.js'
-import { FrameDecoder, type FrameSink } from '../../lib/frame-decoder.js'
+import { FrameDecoder, type FrameSink } from '../../lib/frame/decoder.js'
 
 /** Longest a fuzz case waits for the server before calling it a hang. */
 export const HANG_MS = 15_000

@@ -1,8 +1,8 @@
 import { once, type EventEmitter } from 'node:events'
 import net from 'node:net'
 import type { Test } from 'tap'
-import { Agent, type AgentOptions } from '../../lib/agent.js'
-import { AgentServer, type AgentServerOptions } from '../../lib/agent-server.js'
+import { Agent, type AgentOptions } from '../../lib/agent/client/agent.js'
+import { AgentServer, type AgentServerOptions } from '../../lib/agent/server/agent-server.js'
 import { testCerts } from './certs.js'
 import { listenLocal, track } from './net.js'
 

@@ -1,4 +1,4 @@
-import { generateCerts, type CertSet } from '../../lib/certs.js'
+import { generateCerts, type CertSet } from '../../lib/tls/certs.js'
 
 let shared: Promise<CertSet> | undefined
 

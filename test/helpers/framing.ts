@@ -3,7 +3,7 @@ import net from 'node:net'
 import tls from 'node:tls'
 import type { Test } from 'tap'
 import { CioError } from '../../lib/errors.js'
-import { encodeFrame } from '../../lib/frame-encoder.js'
+import { encodeFrame } from '../../lib/frame/encoder.js'
 import { track } from './net.js'
 
 /** A length prefix declaring `length` bytes. */

@@ -1,7 +1,7 @@
 /**
  * cio's agent layer (AgentServer and Agent) over TCP and over TLS: the
  * agent calls the server's `echo` hook with `send`. The agent layer is
- * imported at run time from lib/agent-index.js; while that module is absent
+ * imported at run time from lib/agent/index.js; while that module is absent
  * or broken, importing this adapter fails and the runner skips it with the
  * reason. Only the API used here is assumed (a local, loose type), so small
  * changes elsewhere in the agent API do not stop the benchmark compiling.
@@ -26,10 +26,10 @@ interface AgentModule {
 
 // A specifier held in a variable: type-checking does not need the module to
 // exist. BENCH_AGENT_MODULE (a file URL) points the adapter at another build.
-const specifier: string = process.env.BENCH_AGENT_MODULE ?? '../../../lib/agent-index.js'
+const specifier: string = process.env.BENCH_AGENT_MODULE ?? '../../../lib/agent/index.js'
 const agents = (await import(specifier)) as Partial<AgentModule>
 if (typeof agents.AgentServer !== 'function' || typeof agents.Agent !== 'function') {
-  throw new Error('lib/agent-index.js exports no AgentServer and Agent')
+  throw new Error('lib/agent/index.js exports no AgentServer and Agent')
 }
 const { AgentServer, Agent } = agents as AgentModule
 

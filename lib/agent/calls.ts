@@ -1,0 +1,98 @@
+/**
+ * The calling side shared by `AgentServer` and `Agent`: argument checks
+ * made before anything is sent, `sendAll`'s bookkeeping, and the sends
+ * that wait for a handshake under way.
+ */
+import { CioError, codes, describeError } from '../errors.js'
+import { isReservedAction } from './protocol.js'
+import { isValidTimeout } from '../rpc/options.js'
+import type { RpcPeer } from '../rpc/peer.js'
+
+/** One agent's outcome in `sendAllSettled` (and in `SEND_ALL_FAILED`'s `details.results`). */
+export type SendOutcome = { ok: true; value: unknown } | { ok: false; error: unknown }
+
+/** Values per agent name, in an object without a prototype: no name can reach `Object.prototype`. */
+export type ByAgent<T> = { [name: string]: T }
+
+/**
+ * Refuses a call that cannot be made, before anything is sent: `CLOSED`
+ * after `close()`, `INVALID_ARGUMENT` for an empty or reserved action or a
+ * bad timeout.
+ */
+export function checkCall(action: unknown, timeout: unknown, closed: boolean, owner: string): asserts action is string {
+  if (closed) throw new CioError(codes.CLOSED, `The ${owner} is closed.`, { details: { action } })
+  if (typeof action !== 'string' || action.length === 0) throw new CioError(codes.INVALID_ARGUMENT, 'The action must be a non-empty string.', { details: { action } })
+  if (isReservedAction(action)) throw new CioError(codes.INVALID_ARGUMENT, `The action ${JSON.stringify(action)} is in cio's reserved space ("cio.").`, { details: { action } })
+  if (timeout !== undefined && !isValidTimeout(timeout)) {
+    throw new CioError(codes.INVALID_ARGUMENT, `The timeout must be a number of ms above 0 and up to 2147483647, got ${String(timeout)}.`, { details: { action } })
+  }
+}
+
+function succeeded(value: unknown): SendOutcome {
+  return { ok: true, value }
+}
+
+function failed(error: unknown): SendOutcome {
+  return { ok: false, error }
+}
+
+/** Calls every target at once; resolves with each one's outcome, in the targets' order. */
+export async function callAll(targets: ReadonlyArray<{ name: string; peer: RpcPeer }>, action: string, message: unknown, timeout: number | undefined): Promise<ByAgent<SendOutcome>> {
+  const options = timeout === undefined ? undefined : { timeout }
+  const outcomes = await Promise.all(targets.map((target) => target.peer.call(action, message, options).then(succeeded, failed)))
+  const results: ByAgent<SendOutcome> = Object.create(null)
+  targets.forEach((target, index) => (results[target.name] = outcomes[index] as SendOutcome))
+  return results
+}
+
+/** `sendAll`'s answer: the values by name, or `SEND_ALL_FAILED` telling each agent's outcome. */
+export function allOrFailure(results: ByAgent<SendOutcome>, action: string): ByAgent<unknown> {
+  const values: ByAgent<unknown> = Object.create(null)
+  const failures: string[] = []
+  const names = Object.keys(results)
+  for (const name of names) {
+    const outcome = results[name] as SendOutcome
+    if (outcome.ok) values[name] = outcome.value
+    else failures.push(`${name} (${String((outcome.error as { code?: unknown } | null)?.code ?? describeError(outcome.error))})`)
+  }
+  if (failures.length === 0) return values
+  throw new CioError(codes.SEND_ALL_FAILED, `${failures.length} of ${names.length} agents failed ${JSON.stringify(action)}: ${failures.slice(0, 10).join(', ')}${failures.length > 10 ? ', ...' : ''}.`, {
+    details: { action, results },
+  })
+}
+
+interface Waiter {
+  resolve(): void
+  reject(error: CioError): void
+  timer: NodeJS.Timeout | undefined
+}
+
+/** Sends waiting for a handshake under way: all released together when it ends. */
+export class Waiters {
+  /** Made by the first wait: most agents never wait, and an empty Set still costs ~150 bytes. */
+  #waiting: Set<Waiter> | undefined = undefined
+
+  /** Resolves when {@link settle} is called without an error; rejects with `TIMEOUT` after `limit` ms. */
+  wait(limit: number, action: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, timer: undefined }
+      waiter.timer = setTimeout(() => {
+        this.#waiting?.delete(waiter)
+        reject(new CioError(codes.TIMEOUT, `send ${JSON.stringify(action)} timed out after ${limit} ms waiting for the connection to the server.`, { details: { action } }))
+      }, limit)
+      ;(this.#waiting ??= new Set()).add(waiter)
+    })
+  }
+
+  /** Releases every waiting send: to go on (no error), or failing with `error`. */
+  settle(error?: CioError): void {
+    const waiting = this.#waiting
+    if (waiting === undefined) return
+    this.#waiting = undefined
+    for (const waiter of waiting) {
+      clearTimeout(waiter.timer)
+      if (error === undefined) waiter.resolve()
+      else waiter.reject(error)
+    }
+  }
+}

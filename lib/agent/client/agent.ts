@@ -1,0 +1,326 @@
+/**
+ * `Agent`: connects to an `AgentServer`, proves the shared secret (which
+ * never travels) after the server has proved it, keeps the name the server
+ * gives it, and reconnects by itself. The handshake runs in the
+ * `cio/agent-client` listener; this class assembles the client chain and
+ * keeps the state: the connection, the name and its store, the reconnect
+ * loop, the sends waiting for a handshake.
+ */
+import { once } from 'node:events'
+import type { KeyObject } from 'node:crypto'
+import { buildCio, type Cio } from '../../core/builder.js'
+import { CioError, codes, describeError } from '../../errors.js'
+import { checkCall, Waiters } from '../calls.js'
+import { ClientConnection, kAgentClient, type AgentClientHost } from './connection.js'
+import { CodedEmitter, emitError, emitSafely, type AgentLogger } from '../errors.js'
+import { beat } from '../heartbeat.js'
+import { ensureClientListeners } from '../chains.js'
+import { addHooks, agentHookAdapter, type AgentCatchAll, type AgentHook, type HookMap } from '../hooks.js'
+import { resolveAgentOptions, type AgentOptions, type ResolvedAgentOptions } from './options.js'
+import { AgentNameStore } from './name-store.js'
+import { isReservedAction, type Welcome } from '../protocol.js'
+import { backoffDelay } from '../backoff.js'
+import type { CioOptions } from '../../core/options.js'
+import { RpcHandlers } from '../../rpc/handlers.js'
+import { DEFAULT_CALL_TIMEOUT } from '../../rpc/options.js'
+import type { RpcPeer } from '../../rpc/peer.js'
+
+/** Events of an {@link Agent}. */
+export interface AgentEvents {
+  /** The socket connected (TLS included); the handshake follows. Emitted for every connection. */
+  connected: []
+  /** The first handshake is done: the agent can send and be called. */
+  ready: [name: string]
+  /** A connection that had `connected` ended; `reason` is the error that ended it, if any. */
+  disconnected: [reason: Error | undefined]
+  /** A handshake after a reconnect is done. */
+  reconnected: [name: string]
+  /** `WRONG_SECRET` (the agent stops), `DUPLICATE_ID` (it keeps retrying), `STORE_FAILED`, and failures when `reconnect` is false. Emitted only if listened to. */
+  error: [error: CioError]
+}
+
+/** `Agent.conf(conf)`'s answer: `connect(url)` makes a new agent each time. */
+export interface AgentConnector {
+  connect(host: string): Agent
+}
+
+const State = { STARTING: 0, CONNECTING: 1, READY: 2, WAITING: 3, STOPPED: 4, CLOSED: 5 } as const
+type State = (typeof State)[keyof typeof State]
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
+}
+
+function beatClient(connection: ClientConnection, interval: number): void {
+  if (connection.beating) beat(connection, interval)
+}
+
+/** An agent: see the module comment and the README's Agents section. */
+export class Agent extends CodedEmitter<AgentEvents> {
+  /**
+   * The seed's fluent form: `Agent.conf(confOrPromise).connect(url)`. Each
+   * `connect` makes a new agent (there is no shared one); `url` is its
+   * `host`. A promised conf's mistakes are emitted as `error`.
+   */
+  static conf(conf: Partial<AgentOptions> | PromiseLike<Partial<AgentOptions>>): AgentConnector {
+    return {
+      connect(host: string): Agent {
+        const withHost = (value: unknown): unknown => (typeof value === 'object' && value !== null && !Array.isArray(value) ? { ...value, host } : value)
+        if (isThenable(conf)) return new Agent(Promise.resolve(conf).then(withHost) as Promise<AgentOptions>)
+        return new Agent(withHost(conf) as AgentOptions)
+      },
+    }
+  }
+
+  /** The cio instance whose client chain this agent's connections run through. */
+  readonly cio: Cio
+  #options: ResolvedAgentOptions | undefined
+  #state: State = State.STARTING
+  readonly #hooks = new RpcHandlers()
+  readonly #host: AgentClientHost
+  #connection: ClientConnection | undefined
+  /** Set while READY: the fast path of `send`. */
+  #peer: RpcPeer | undefined
+  #name: string | undefined
+  #names: AgentNameStore | undefined
+  #everReady = false
+  #attempt = 0
+  #reconnectTimer: NodeJS.Timeout | undefined
+  readonly #waiters = new Waiters()
+  #stopReason: CioError | undefined
+  #closing: Promise<void> | undefined
+
+  /**
+   * Checks the options (throws `INVALID_OPTION`, `CERT_READ`) and starts
+   * connecting once the current code has run, so listeners attached right
+   * after `new` see every event. Options may be a promise (the seed's
+   * asynchronous conf): its mistakes are then emitted as `error`.
+   */
+  constructor(options: AgentOptions | PromiseLike<AgentOptions>) {
+    super()
+    // A promised conf is settled into a value at once, so that its rejection
+    // is handled (and emitted as `error` later) rather than reported as unhandled.
+    const promised = isThenable(options) ? Promise.resolve(options).then((value) => ({ value }), (error: unknown) => ({ error })) : undefined
+    if (promised === undefined) this.#options = resolveAgentOptions(options)
+    this.cio = this.#options?.cio ?? buildCio()
+    ensureClientListeners(this.cio)
+    this.#host = new Agent.#Host(this)
+    void this.#start(promised)
+  }
+
+  /** The name the server gave this agent (or the one in its store), until then undefined. */
+  get name(): string | undefined {
+    return this.#name
+  }
+
+  /**
+   * Calls `action` on the server. Rejects with the value the server's hook
+   * threw, or a CioError: `OFFLINE` (no connection and none being made),
+   * `TIMEOUT`, `UNKNOWN_ACTION`, `DISCONNECTED`, `CLOSED`,
+   * `INVALID_ARGUMENT`... While a connection is being made, waits for its
+   * handshake within `timeout`.
+   */
+  send<T = unknown>(action: string, message?: unknown, timeout?: number): Promise<T> {
+    const peer = this.#peer
+    if (peer !== undefined && typeof action === 'string' && !isReservedAction(action)) return peer.call<T>(action, message, timeout === undefined ? undefined : { timeout })
+    return this.#sendLater<T>(action, message, timeout)
+  }
+
+  /** The seed's other name for {@link send}. */
+  tunnel<T = unknown>(action: string, message?: unknown, timeout?: number): Promise<T> {
+    return this.send<T>(action, message, timeout)
+  }
+
+  /** Answers the server's action: `(action, handler(message))`, `({ action: handler })` or `(catchAll(action, message))`. */
+  onHook(action: string, handler: AgentHook): this
+  onHook(handlers: HookMap<AgentHook>): this
+  onHook(catchAll: AgentCatchAll): this
+  onHook(first: string | HookMap<AgentHook> | AgentCatchAll, handler?: AgentHook): this {
+    addHooks(this.#hooks, agentHookAdapter, 'onHook', first, handler)
+    return this
+  }
+
+  /**
+   * Stops reconnecting, closes the connection (pending sends fail with
+   * `DISCONNECTED`, waiting ones with `CLOSED`), waits for the store, and
+   * resolves when all is closed. Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    return (this.#closing ??= this.#shutdown())
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#state = State.CLOSED
+    clearTimeout(this.#reconnectTimer)
+    const reason = new CioError(codes.CLOSED, 'The agent was closed.')
+    this.#waiters.settle(reason)
+    const connection = this.#connection
+    if (connection !== undefined && !connection.peer.closed) {
+      const closed = once(connection.peer.framed, 'close')
+      connection.socket.destroy(reason)
+      await closed
+    }
+    await this.#names?.idle()
+  }
+
+  async #start(promised: Promise<{ value: AgentOptions } | { error: unknown }> | undefined): Promise<void> {
+    // One turn of the event loop: the code that made the agent, promise
+    // continuations included, attaches its listeners before anything happens.
+    await new Promise((resolve) => setImmediate(resolve))
+    try {
+      const conf = promised === undefined ? undefined : await promised
+      if (conf !== undefined && 'error' in conf) throw conf.error
+      const options = conf === undefined ? this.#options : resolveAgentOptions(conf.value)
+      if (options?.cio !== undefined && options.cio !== this.cio) {
+        throw new CioError(codes.INVALID_OPTION, 'The "cio" option cannot come from a promised conf: pass it to new Agent() directly.', { details: { option: 'cio' } })
+      }
+      this.#options = options
+    } catch (error) {
+      this.#stop(error instanceof CioError ? error : new CioError(codes.INVALID_OPTION, `The agent's conf failed: ${describeError(error)}`, { cause: error }))
+      return
+    }
+    const store = this.#options?.store
+    if (store !== undefined) {
+      this.#names = new AgentNameStore(store, (error) => emitError(this, error, this.#options?.log))
+      this.#name ??= await this.#names.load()
+    }
+    if (this.#state === State.STARTING) this.#connect()
+  }
+
+  /**
+   * How this agent's connections report to it. A class inside Agent's body
+   * (so it reaches the private state) rather than an object of closures:
+   * one small object per agent instead of nine functions.
+   */
+  static readonly #Host = class AgentHost implements AgentClientHost {
+    constructor(readonly agent: Agent) {}
+    get secret(): KeyObject {
+      return (this.agent.#options as ResolvedAgentOptions).secret
+    }
+    get handshakeTimeout(): number {
+      return (this.agent.#options as ResolvedAgentOptions).handshakeTimeout
+    }
+    get log(): AgentLogger | undefined {
+      return this.agent.#options?.log
+    }
+    get claimedName(): string | undefined {
+      return this.agent.#name
+    }
+    opened(connection: ClientConnection): void {
+      this.agent.#connection = connection
+    }
+    connected(connection: ClientConnection): void {
+      const agent = this.agent
+      if (connection !== agent.#connection) return
+      agent.#options?.log?.('connected; handshake under way')
+      emitSafely(agent, 'connected', [], agent.#options?.log)
+    }
+    ready(connection: ClientConnection, welcome: Welcome): void {
+      this.agent.#onReady(connection, welcome)
+    }
+    failed(_connection: ClientConnection, error: unknown): void {
+      this.agent.#onFailed(error)
+    }
+    closed(connection: ClientConnection, error: Error | undefined): void {
+      this.agent.#onClosed(connection, error)
+    }
+  }
+
+  #connect(): void {
+    this.#reconnectTimer = undefined
+    if (this.#state === State.CLOSED || this.#state === State.STOPPED) return
+    const o = this.#options as ResolvedAgentOptions
+    this.#state = State.CONNECTING
+    this.#connection = undefined
+    o.log?.(`connecting to ${o.address.host}:${o.address.port} over ${o.address.secure ? 'TLS' : 'TCP'}${this.#attempt > 0 ? ` (retry ${this.#attempt})` : ''}`)
+    const options: CioOptions = { ...o.clientOptions, handlers: this.#hooks }
+    ;(options as Record<symbol, unknown>)[kAgentClient] = this.#host
+    try {
+      const socket = this.cio.client(options)
+      if (this.#connection === undefined) {
+        socket.destroy()
+        throw new CioError(codes.INTERNAL_ERROR, 'The client chain ran without cio/agent-client (was it disabled?): the agent cannot connect.')
+      }
+    } catch (error) {
+      this.#stop(error instanceof CioError ? error : new CioError(codes.INTERNAL_ERROR, describeError(error), { cause: error }))
+    }
+  }
+
+  #onReady(connection: ClientConnection, welcome: Welcome): void {
+    if (connection !== this.#connection || this.#state !== State.CONNECTING) return
+    const o = this.#options as ResolvedAgentOptions
+    this.#state = State.READY
+    this.#peer = connection.peer
+    this.#attempt = 0
+    this.#name = welcome.name
+    this.#names?.save(welcome.name)
+    if (o.heartbeatInterval > 0) connection.timer = setInterval(beatClient, o.heartbeatInterval, connection, o.heartbeatInterval).unref()
+    this.#waiters.settle()
+    const first = !this.#everReady
+    this.#everReady = true
+    o.log?.(`${first ? 'ready' : 'reconnected'} as ${welcome.name}${welcome.firstTime ? ' (a new name)' : ''}`)
+    emitSafely(this, first ? 'ready' : 'reconnected', [welcome.name], o.log)
+  }
+
+  #onFailed(error: unknown): void {
+    if (this.#state === State.CLOSED) return
+    const failure = error instanceof CioError ? error : new CioError(codes.INTERNAL_ERROR, describeError(error), { cause: error })
+    const o = this.#options as ResolvedAgentOptions
+    if (failure.code === codes.WRONG_SECRET) this.#stop(failure)
+    else if (o.reconnect === undefined) this.#stop(failure)
+    else if (failure.code === codes.DUPLICATE_ID) emitError(this, failure, o.log)
+    else o.log?.(`handshake failed: ${failure.code} ${failure.message}`)
+  }
+
+  #onClosed(connection: ClientConnection, error: Error | undefined): void {
+    if (connection !== this.#connection) return
+    this.#connection = undefined
+    this.#peer = undefined
+    const o = this.#options as ResolvedAgentOptions
+    if (this.#state !== State.CLOSED) {
+      this.#waiters.settle(new CioError(codes.OFFLINE, 'The connection to the agent server was lost before the handshake completed.', { cause: error }))
+      if (this.#state === State.STOPPED) {
+        // stopped for good: nothing to schedule
+      } else if (o.reconnect === undefined) {
+        this.#state = State.STOPPED
+      } else {
+        this.#attempt += 1
+        const delay = backoffDelay(this.#attempt, o.reconnect)
+        this.#state = State.WAITING
+        this.#reconnectTimer = setTimeout(() => this.#connect(), delay)
+        o.log?.(`connection lost${error === undefined ? '' : ` (${error.message})`}; reconnecting in ${delay} ms`)
+      }
+    }
+    if (connection.connected) emitSafely(this, 'disconnected', [error], o.log)
+  }
+
+  /** Stops for good (reconnecting would not help): rejects waiting sends and reports `error`. */
+  #stop(error: CioError): void {
+    if (this.#state === State.CLOSED) return
+    this.#state = State.STOPPED
+    this.#stopReason = error
+    clearTimeout(this.#reconnectTimer)
+    this.#waiters.settle(new CioError(codes.OFFLINE, `The agent stopped: ${error.message}`, { cause: error }))
+    this.#connection?.socket.destroy()
+    emitError(this, error, this.#options?.log)
+  }
+
+  async #sendLater<T>(action: string, message: unknown, timeout: number | undefined): Promise<T> {
+    const state = this.#state
+    checkCall(action, timeout, state === State.CLOSED, 'agent')
+    if (state === State.STOPPED) throw new CioError(codes.OFFLINE, `Cannot send ${JSON.stringify(action)}: the agent stopped${this.#stopReason === undefined ? '' : ` (${this.#stopReason.code})`}.`, { cause: this.#stopReason, details: { action } })
+    if (state === State.WAITING) throw new CioError(codes.OFFLINE, `Cannot send ${JSON.stringify(action)}: the agent is offline, waiting to reconnect.`, { details: { action } })
+    // STARTING or CONNECTING (READY with a reserved action was refused above): wait for the handshake.
+    const limit = timeout ?? this.#options?.timeout ?? DEFAULT_CALL_TIMEOUT
+    const start = performance.now()
+    await this.#waiters.wait(limit, action)
+    const left = limit - (performance.now() - start)
+    const peer = this.#peer
+    if (peer === undefined) throw new CioError(codes.OFFLINE, `Cannot send ${JSON.stringify(action)}: the agent went offline.`, { details: { action } })
+    if (!(left >= 1)) throw new CioError(codes.TIMEOUT, `send ${JSON.stringify(action)} timed out after ${limit} ms waiting for the connection to the server.`, { details: { action } })
+    return peer.call<T>(action, message, { timeout: left })
+  }
+}
+
+export type { AgentOptions } from './options.js'
+export type { AgentHook, AgentCatchAll } from '../hooks.js'

@@ -1,0 +1,53 @@
+/**
+ * An agent's memory of its name: the data store's `{ name }` document. A
+ * store that fails is reported and worked around, never fatal: the agent
+ * then connects without a name and the server gives it a new one.
+ */
+import type { CioError } from '../../errors.js'
+import { storeError } from '../errors.js'
+import { isAgentName } from '../protocol.js'
+import type { DataStore, StoreDoc } from '../store.js'
+
+export class AgentNameStore {
+  readonly #store: DataStore<StoreDoc>
+  readonly #onError: (error: CioError) => void
+  /** The name the store holds, as far as this process knows. */
+  #stored: string | undefined
+  #queue: Promise<void> = Promise.resolve()
+
+  constructor(store: DataStore<StoreDoc>, onError: (error: CioError) => void) {
+    this.#store = store
+    this.#onError = onError
+  }
+
+  /** The stored name, or undefined (none yet, an invalid one, or a failing store). */
+  async load(): Promise<string | undefined> {
+    try {
+      const name = (await this.#store.load())?.name
+      if (name === undefined) return undefined
+      if (!isAgentName(name)) throw new TypeError(`it holds an invalid agent name, ${JSON.stringify(name)}`)
+      return (this.#stored = name)
+    } catch (error) {
+      this.#onError(storeError('load', error, 'agent'))
+      return undefined
+    }
+  }
+
+  /** Saves `name` unless the store already holds it; saves run one after another. */
+  save(name: string): void {
+    if (name === this.#stored) return
+    this.#stored = name
+    const store = this.#store
+    this.#queue = this.#queue
+      .then(() => store.save({ name }))
+      .catch((error: unknown) => {
+        this.#stored = undefined
+        this.#onError(storeError('save', error, 'agent'))
+      })
+  }
+
+  /** Resolves when no save is running. */
+  idle(): Promise<void> {
+    return this.#queue
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * The cryptography of the agent handshake: a mutual challenge-response in
+ * which the shared secret never travels.
+ *
+ *   agent                                        server
+ *     hello     { nonce: Na, name? }       -->
+ *               <--   challenge { nonce: Ns, proof: HMAC(k, "cio-agent/server", Na, Ns, B) }
+ *     (agent checks the server's proof; a server without the secret stops here)
+ *     response  { proof: HMAC(k, "cio-agent/client", Na, Ns, B) }  -->
+ *                                                (server checks the agent's proof)
+ *
+ * Fresh nonces on both sides make a recorded handshake useless later
+ * (replay); the direction label keeps one side's proof from being sent back
+ * as the other's (reflection); B, the TLS session's exported keying material
+ * (empty on plain TCP), ties the proofs to this one TLS session so they
+ * cannot be relayed into another. Each field enters the HMAC with a length
+ * prefix, so no two different field lists hash the same bytes.
+ */
+import { createHmac, createSecretKey, KeyObject, randomBytes, timingSafeEqual } from 'node:crypto'
+import type { Socket } from 'node:net'
+import { TLSSocket } from 'node:tls'
+import { CioError, codes, describeError } from '../errors.js'
+import { isSafeName } from './names.js'
+
+/** Bytes in a handshake nonce. */
+export const NONCE_BYTES = 32
+/** Bytes in a handshake proof (an HMAC-SHA256). */
+export const PROOF_BYTES = 32
+/** Label given to `exportKeyingMaterial` for the channel binding. */
+export const BINDING_LABEL = 'EXPORTER-cio-agent'
+
+/** A shared secret as a user gives it, or as `secretKey()` made it. */
+export type Secret = string | Uint8Array | KeyObject
+
+/**
+ * Checks a secret once and wraps it in a `KeyObject`, which does not print
+ * its bytes when logged or inspected. Throws `INVALID_OPTION` (naming
+ * `secret`, never showing it) when it is missing, empty or of another type.
+ */
+export function secretKey(secret: unknown): KeyObject {
+  if (secret instanceof KeyObject && secret.type === 'secret' && Number(secret.symmetricKeySize) > 0) return secret
+  if ((typeof secret === 'string' || secret instanceof Uint8Array) && secret.length > 0) {
+    return createSecretKey(typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret))
+  }
+  throw new CioError(codes.INVALID_OPTION, 'The "secret" option is required: a non-empty string or Buffer.', { details: { option: 'secret' } })
+}
+
+/** A fresh random nonce of `NONCE_BYTES` bytes. */
+export function createNonce(): Buffer {
+  return randomBytes(NONCE_BYTES)
+}
+
+function proof(label: string, secret: Secret, clientNonce: Uint8Array, serverNonce: Uint8Array, binding: Uint8Array): Buffer {
+  const hmac = createHmac('sha256', secretKey(secret))
+  for (const field of [Buffer.from(label), clientNonce, serverNonce, binding]) {
+    const length = Buffer.allocUnsafe(4)
+    length.writeUInt32BE(field.length)
+    hmac.update(length).update(field)
+  }
+  return hmac.digest()
+}
+
+/** The server's proof of the secret for this nonce pair and channel binding. */
+export function serverProof(secret: Secret, clientNonce: Uint8Array, serverNonce: Uint8Array, binding: Uint8Array = Buffer.alloc(0)): Buffer {
+  return proof('cio-agent/server', secret, clientNonce, serverNonce, binding)
+}
+
+/** The agent's proof of the secret for this nonce pair and channel binding. */
+export function clientProof(secret: Secret, clientNonce: Uint8Array, serverNonce: Uint8Array, binding: Uint8Array = Buffer.alloc(0)): Buffer {
+  return proof('cio-agent/client', secret, clientNonce, serverNonce, binding)
+}
+
+/**
+ * Compares two proofs in constant time. A length mismatch (which reveals
+ * nothing about the secret) is false, not an exception.
+ */
+export function verifyProof(expected: Uint8Array, received: Uint8Array): boolean {
+  if (!(expected instanceof Uint8Array) || !(received instanceof Uint8Array)) return false
+  return expected.length === received.length && timingSafeEqual(expected, received)
+}
+
+/**
+ * The channel binding for a socket: 32 bytes of keying material exported
+ * from its TLS session, or an empty Buffer for a plain TCP socket. Both ends
+ * of one TLS connection get the same bytes; other connections get others.
+ * Throws `INVALID_ARGUMENT` for a TLS socket whose handshake has not
+ * completed, rather than silently binding to nothing.
+ */
+export function channelBinding(socket: Socket | TLSSocket): Buffer {
+  if (!(socket instanceof TLSSocket)) return Buffer.alloc(0)
+  try {
+    // Both ends call this same function, so the (empty) context always matches.
+    return socket.exportKeyingMaterial(32, BINDING_LABEL, Buffer.alloc(0))
+  } catch (cause) {
+    throw new CioError(codes.INVALID_ARGUMENT, `Cannot bind the handshake to a TLS session that is not established (${describeError(cause)}).`, { cause })
+  }
+}
+
+/** The agent's first message, decoded. */
+export interface ClientHello {
+  nonce: Buffer
+  /** The name the agent had before, if it is coming back. */
+  name?: string
+}
+
+/** The server's answer, decoded. */
+export interface ServerChallenge {
+  nonce: Buffer
+  proof: Buffer
+}
+
+/** The agent's last message, decoded. */
+export interface ClientResponse {
+  proof: Buffer
+}
+
+/** The hello as sent: `{ nonce, name? }` with the nonce in base64. */
+export function encodeHello(hello: ClientHello): { nonce: string; name?: string } {
+  return hello.name === undefined ? { nonce: hello.nonce.toString('base64') } : { nonce: hello.nonce.toString('base64'), name: hello.name }
+}
+
+/** The challenge as sent: `{ nonce, proof }` in base64. */
+export function encodeChallenge(challenge: ServerChallenge): { nonce: string; proof: string } {
+  return { nonce: challenge.nonce.toString('base64'), proof: challenge.proof.toString('base64') }
+}
+
+/** The response as sent: `{ proof }` in base64. */
+export function encodeResponse(response: ClientResponse): { proof: string } {
+  return { proof: response.proof.toString('base64') }
+}
+
+class InvalidMessage extends Error {}
+
+// Own properties only: an inherited `nonce` (say, on a polluted prototype)
+// must not count as sent.
+function field(message: object, key: string): unknown {
+  return Object.hasOwn(message, key) ? (message as Record<string, unknown>)[key] : undefined
+}
+
+/** Exactly `bytes` bytes in canonical, padded base64; nothing lenient. */
+function base64Field(message: object, key: string, bytes: number): Buffer {
+  const value = field(message, key)
+  // The length check runs first so a huge string is never decoded.
+  if (typeof value !== 'string' || value.length !== Math.ceil(bytes / 3) * 4) throw new InvalidMessage(`"${key}" must be ${bytes} bytes in base64`)
+  const decoded = Buffer.from(value, 'base64')
+  if (decoded.length !== bytes || decoded.toString('base64') !== value) throw new InvalidMessage(`"${key}" must be ${bytes} bytes in base64`)
+  return decoded
+}
+
+/** Runs a decoder and turns any failure into one `INVALID_MESSAGE` error. */
+function decode<T>(kind: string, message: unknown, read: (message: object) => T): T {
+  try {
+    if (typeof message !== 'object' || message === null || Array.isArray(message)) throw new InvalidMessage('it is not an object')
+    return read(message)
+  } catch (cause) {
+    // Only our own reasons are shown: describing a hostile object could run its code again.
+    const why = cause instanceof InvalidMessage ? cause.message : 'it could not be read'
+    throw new CioError(codes.INVALID_MESSAGE, `Invalid handshake ${kind}: ${why}.`, { cause, details: { kind } })
+  }
+}
+
+/**
+ * Decodes an agent's hello. Throws `INVALID_MESSAGE` unless `nonce` is 32
+ * bytes in base64 and `name`, when present, is a safe agent name. Fields
+ * not listed are ignored, so the hello may share an envelope with others.
+ */
+export function parseHello(message: unknown): ClientHello {
+  return decode('hello', message, (m) => {
+    const nonce = base64Field(m, 'nonce', NONCE_BYTES)
+    if (!Object.hasOwn(m, 'name')) return { nonce }
+    const name = field(m, 'name')
+    if (!isSafeName(name)) throw new InvalidMessage('"name" must be 1 to 128 letters, digits, ".", "_" or "-"')
+    return { nonce, name }
+  })
+}
+
+/** Decodes the server's challenge; throws `INVALID_MESSAGE` unless both fields are 32 bytes in base64. */
+export function parseChallenge(message: unknown): ServerChallenge {
+  return decode('challenge', message, (m) => ({ nonce: base64Field(m, 'nonce', NONCE_BYTES), proof: base64Field(m, 'proof', PROOF_BYTES) }))
+}
+
+/** Decodes the agent's response; throws `INVALID_MESSAGE` unless `proof` is 32 bytes in base64. */
+export function parseResponse(message: unknown): ClientResponse {
+  return decode('response', message, (m) => ({ proof: base64Field(m, 'proof', PROOF_BYTES) }))
+}

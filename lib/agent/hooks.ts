@@ -1,0 +1,101 @@
+/**
+ * `onHook` in the seed's three forms, on top of an `RpcHandlers` registry:
+ * `onHook(action, handler)`, `onHook({ action: handler })` and
+ * `onHook(catchAll)`. Catch-alls run first, then the action's handlers, each
+ * in the order they were added; the last value returned is the answer (the
+ * registry's rules). Actions in cio's reserved space (`cio.`) are refused:
+ * the handshake and the heartbeat are not the user's to answer.
+ */
+import { CioError, codes } from '../errors.js'
+import { isReservedAction, RESERVED_PREFIX } from './protocol.js'
+import type { RpcCall, RpcCatchAll, RpcHandler, RpcHandlers } from '../rpc/handlers.js'
+import { serverConnectionOf, type AgentRecord } from './server/connection.js'
+import { RpcFault } from '../rpc/protocol.js'
+
+// Declared as methods so that their parameters are bivariant: a hook written
+// as `(message: { a: number }) => ...` is accepted, its annotation being the
+// author's (unchecked) statement of what agents send, as with `call<T>()`.
+interface HookMethods {
+  serverHook(message: unknown, agent: AgentRecord): unknown
+  serverCatchAll(action: string, message: unknown, agent: AgentRecord): unknown
+  agentHook(message: unknown, call: RpcCall): unknown
+  agentCatchAll(action: string, message: unknown, call: RpcCall): unknown
+}
+
+/** A server hook: gets the agent's message and record; returns the answer (or a promise of it). */
+export type ServerHook = HookMethods['serverHook']
+/** A server catch-all hook: runs for every action, before the action's own hooks. */
+export type ServerCatchAll = HookMethods['serverCatchAll']
+/** An agent hook: gets the server's message (and the call: action, id, socket); returns the answer. */
+export type AgentHook = HookMethods['agentHook']
+/** An agent catch-all hook. */
+export type AgentCatchAll = HookMethods['agentCatchAll']
+/** The map form of `onHook`: `{ action: hook }`. */
+export type HookMap<H> = { readonly [action: string]: H }
+
+/** Adapts a user's hook into an RPC handler (the server adds the agent record). */
+export interface HookAdapter<H, C> {
+  handler(hook: H): RpcHandler
+  catchAll(hook: C): (action: string, body: unknown, call: RpcCall) => unknown
+}
+
+function checkAction(action: string, where: string): void {
+  if (typeof action !== 'string' || action.length === 0) {
+    throw new CioError(codes.INVALID_ARGUMENT, `${where}: an action must be a non-empty string.`, { details: { action } })
+  }
+  if (isReservedAction(action)) {
+    throw new CioError(codes.INVALID_ARGUMENT, `${where}: actions starting with "${RESERVED_PREFIX}" are reserved for cio's handshake and heartbeat; choose another name than "${action}".`, {
+      details: { action },
+    })
+  }
+}
+
+function checkFunction(value: unknown, where: string, action?: string): void {
+  if (typeof value !== 'function') {
+    throw new CioError(codes.INVALID_ARGUMENT, `${where}: the handler${action === undefined ? '' : ` for "${action}"`} must be a function, got ${value === null ? 'null' : typeof value}.`, {
+      details: { action },
+    })
+  }
+}
+
+function recordOf(call: RpcCall): AgentRecord {
+  const record = serverConnectionOf(call.socket)?.record
+  /* c8 ignore next - the interceptor lets only admitted agents reach the hooks */
+  if (record === undefined) throw new RpcFault(codes.NOT_AUTHORIZED, 'the agent handshake is not complete')
+  return record
+}
+
+/** Server hooks get the agent's record, found from the socket the call came on. */
+export const serverHookAdapter: HookAdapter<ServerHook, ServerCatchAll> = {
+  handler: (hook) => (body, call) => hook(body, recordOf(call)),
+  catchAll: (hook) => (action, body, call) => hook(action, body, recordOf(call)),
+}
+
+/** Agent hooks are RPC handlers as they are: `(message, call)`. */
+export const agentHookAdapter: HookAdapter<AgentHook, AgentCatchAll> = {
+  handler: (hook) => hook as RpcHandler,
+  catchAll: (hook) => hook as RpcCatchAll,
+}
+
+/**
+ * Registers hooks in one of the three forms; checks everything before
+ * adding anything, so a bad call adds nothing.
+ */
+export function addHooks<H, C>(registry: RpcHandlers, adapter: HookAdapter<H, C>, where: string, first: unknown, handler?: unknown): void {
+  if (typeof first === 'string') {
+    checkAction(first, where)
+    checkFunction(handler, where, first)
+    registry.on(first, adapter.handler(handler as H))
+  } else if (typeof first === 'function') {
+    registry.on(adapter.catchAll(first as C))
+  } else if (typeof first === 'object' && first !== null && !Array.isArray(first)) {
+    const entries = Object.entries(first)
+    for (const [action, fn] of entries) {
+      checkAction(action, where)
+      checkFunction(fn, where, action)
+    }
+    for (const [action, fn] of entries) registry.on(action, adapter.handler(fn as H))
+  } else {
+    throw new CioError(codes.INVALID_ARGUMENT, `${where} takes (action, handler), ({ action: handler, ... }) or (catchAllHandler).`, { details: { argument: typeof first } })
+  }
+}

@@ -1,0 +1,300 @@
+/**
+ * `AgentServer`: accepts agents over TCP or TLS, checks that they know the
+ * shared secret (without it ever travelling), names them, and lets each side
+ * call the other with promises. The protocol runs in the `cio/agent-server`
+ * listener; this class assembles the chains and keeps the state: agents by
+ * name, the name counter and its store, the heartbeat timer.
+ */
+import type { AddressInfo, Socket } from 'node:net'
+import { buildCio, type Cio } from '../../core/builder.js'
+import { CioError, codes, describeError } from '../../errors.js'
+import { allOrFailure, callAll, checkCall, type ByAgent, type SendOutcome } from '../calls.js'
+import { NameCounter } from './name-counter.js'
+import { CodedEmitter, emitError, emitSafely } from '../errors.js'
+import { ensureServerListeners } from '../chains.js'
+import { sweep } from '../heartbeat.js'
+import { addHooks, serverHookAdapter, type HookMap, type ServerCatchAll, type ServerHook } from '../hooks.js'
+import type { Welcome } from '../protocol.js'
+import { bindAgentServer, Phase, trackSockets, type AgentRecord, type AgentServerHost, type ServerConnection } from './connection.js'
+import { resolveServerOptions, type AgentServerOptions, type ResolvedServerOptions } from './options.js'
+import { RpcHandlers } from '../../rpc/handlers.js'
+import type { CioServer } from '../../core/server-events.js'
+
+/** Events of an {@link AgentServer}. */
+export interface AgentServerEvents {
+  /** An agent completed the handshake; the record is new for this connection. */
+  agentConnected: [agent: AgentRecord]
+  /** A connected agent's connection ended; `reason` is the error that ended it, if any. */
+  agentDisconnected: [agent: AgentRecord, reason: Error | undefined]
+  /** The server is listening. */
+  listening: [address: AddressInfo]
+  /** `LISTEN_FAILED`, `STORE_FAILED`, and agents turned away (`WRONG_SECRET`, `DUPLICATE_ID`). Never thrown: emitted only if listened to. */
+  error: [error: CioError]
+}
+
+
+function noop(): void {}
+
+/**
+ * Accepts agents, starting to listen at construction. The README's Agents
+ * section has the options, the protocol and examples.
+ */
+export class AgentServer extends CodedEmitter<AgentServerEvents> {
+  /** Plain TCP. */
+  static readonly TCP = 'tcp'
+  /** TLS. */
+  static readonly TLS = 'tls'
+  /** The seed's name for TCP. */
+  static readonly WS = 'ws'
+  /** The seed's name for TLS. */
+  static readonly WSS = 'wss'
+
+  /** The cio instance whose chains this server's connections run through. */
+  readonly cio: Cio
+  /** The `net.Server` or `tls.Server` underneath. */
+  readonly netServer: CioServer
+  readonly #options: ResolvedServerOptions
+  readonly #hooks = new RpcHandlers()
+  /** Agents by name: those being named (store save in flight) and those connected. */
+  readonly #agents = new Map<string, ServerConnection>()
+  /** Connections not admitted yet (admitted ones are in #agents). */
+  readonly #connections = new Set<ServerConnection>()
+  /** TLS only: accepted sockets, TLS handshakes in progress included. */
+  readonly #sockets: Set<Socket> | undefined
+  readonly #names: NameCounter
+  readonly #ready: Promise<AddressInfo>
+  #settleReady: { resolve(address: AddressInfo): void; reject(error: CioError): void; done: boolean }
+  readonly #heartbeat: NodeJS.Timeout | undefined
+  #closing: Promise<void> | undefined
+  /** Called when the last connection is released during `close()`. */
+  #drained: (() => void) | undefined
+
+  /** Checks the options (throws `INVALID_OPTION`, `CERT_READ`), then starts listening. */
+  constructor(options: AgentServerOptions) {
+    super()
+    const o = (this.#options = resolveServerOptions(options))
+    this.#names = new NameCounter(o.nameFormat, o.store, (error) => emitError(this, error, o.log))
+    this.cio = o.cio ?? buildCio()
+    ensureServerListeners(this.cio)
+    this.netServer = this.cio.server({ ...o.serverOptions, handlers: this.#hooks })
+    const settle = { resolve: noop as (address: AddressInfo) => void, reject: noop as (error: CioError) => void, done: false }
+    this.#ready = new Promise<AddressInfo>((resolve, reject) => Object.assign(settle, { resolve, reject }))
+    // Nobody may be awaiting ready(): its rejection must not count as unhandled.
+    this.#ready.catch(noop)
+    this.#settleReady = settle
+    bindAgentServer(this.netServer, this.#makeHost())
+    // Over TCP every accepted socket becomes a connection at once; over TLS
+    // one may sit in its TLS handshake, which close() must end too.
+    this.#sockets = o.secure ? trackSockets(this.netServer) : undefined
+    this.netServer.on('listening', () => this.#onListening())
+    this.netServer.on('error', (error: Error) => this.#onServerError(error))
+    const log = o.log
+    if (log !== undefined) {
+      this.netServer.on('serverClientError', (error: Error, socket: Socket) => log(`connection from ${socket.remoteAddress ?? '?'} ended: ${describeError(error)}`))
+      this.netServer.on('protocolError', (error: CioError, socket: Socket) => log(`connection from ${socket.remoteAddress ?? '?'} broke the protocol: ${error.code} ${error.message}`))
+      this.netServer.on('relisten', (attempt: number) => log(`port ${o.port} in use; listen retry ${attempt}`))
+    }
+    this.#heartbeat = o.heartbeatInterval > 0 ? setInterval(sweep, o.heartbeatInterval, this.#agents, o.heartbeatInterval).unref() : undefined
+    this.netServer.listen(o.port, o.host)
+  }
+
+  /** Resolves with the bound address once listening; rejects with `LISTEN_FAILED` (or `CLOSED`). */
+  ready(): Promise<AddressInfo> {
+    return this.#ready
+  }
+
+  /** The bound address, or null when not listening. */
+  address(): AddressInfo | null {
+    return this.netServer.address() as AddressInfo | null
+  }
+
+  /** The connected agents' records, in connection order. */
+  getAgents(): AgentRecord[] {
+    const records: AgentRecord[] = []
+    for (const connection of this.#agents.values()) if (connection.record !== undefined && connection.phase === Phase.READY) records.push(connection.record)
+    return records
+  }
+
+  /** Answers an agent's action: `(action, handler(message, agent))`, `({ action: handler })` or `(catchAll(action, message, agent))`. */
+  onHook(action: string, handler: ServerHook): this
+  onHook(handlers: HookMap<ServerHook>): this
+  onHook(catchAll: ServerCatchAll): this
+  onHook(first: string | HookMap<ServerHook> | ServerCatchAll, handler?: ServerHook): this {
+    addHooks(this.#hooks, serverHookAdapter, 'onHook', first, handler)
+    return this
+  }
+
+  /** The seed's other name for {@link onHook}. */
+  onTunnel(action: string, handler: ServerHook): this
+  onTunnel(handlers: HookMap<ServerHook>): this
+  onTunnel(catchAll: ServerCatchAll): this
+  onTunnel(first: string | HookMap<ServerHook> | ServerCatchAll, handler?: ServerHook): this {
+    addHooks(this.#hooks, serverHookAdapter, 'onTunnel', first, handler)
+    return this
+  }
+
+  /**
+   * Calls `action` on one agent (a record or a name). Rejects with the value
+   * the agent's hook threw, or a CioError: `UNKNOWN_AGENT`,
+   * `AGENT_NOT_CONNECTED`, `TIMEOUT`, `UNKNOWN_ACTION`, `DISCONNECTED`,
+   * `CLOSED`, `INVALID_ARGUMENT`...
+   */
+  sendTo<T = unknown>(agent: AgentRecord | string, action: string, message?: unknown, timeout?: number): Promise<T> {
+    let connection: ServerConnection
+    try {
+      checkCall(action, timeout, this.#closing !== undefined, 'agent server')
+      connection = this.#target(agent)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return connection.peer.call<T>(action, message, timeout === undefined ? undefined : { timeout })
+  }
+
+  /**
+   * Calls `action` on every connected agent. Resolves with `{ [name]: answer }`;
+   * rejects with `NO_CONNECTED_AGENTS` when there is none and with
+   * `SEND_ALL_FAILED` when any fails (`details.results` has every outcome).
+   */
+  async sendAll(action: string, message?: unknown, timeout?: number): Promise<ByAgent<unknown>> {
+    checkCall(action, timeout, this.#closing !== undefined, 'agent server')
+    const targets = this.#readyConnections()
+    if (targets.length === 0) throw new CioError(codes.NO_CONNECTED_AGENTS, `Cannot send ${JSON.stringify(action)} to all agents: none is connected.`, { details: { action } })
+    return allOrFailure(await callAll(targets, action, message, timeout), action)
+  }
+
+  /** Calls `action` on every connected agent; always resolves with each one's outcome (`{}` when none is connected). */
+  async sendAllSettled(action: string, message?: unknown, timeout?: number): Promise<ByAgent<SendOutcome>> {
+    checkCall(action, timeout, this.#closing !== undefined, 'agent server')
+    return callAll(this.#readyConnections(), action, message, timeout)
+  }
+
+  /**
+   * Stops accepting, closes every connection (pending calls fail with
+   * `DISCONNECTED`, whose cause is `CLOSED`), waits for the store, and
+   * resolves when everything is closed. Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    return (this.#closing ??= this.#shutdown())
+  }
+
+  async #shutdown(): Promise<void> {
+    clearInterval(this.#heartbeat)
+    const server = this.netServer
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+    if (!this.#settleReady.done) this.#rejectReady(new CioError(codes.CLOSED, 'The agent server was closed before it was listening.'))
+    const reason = new CioError(codes.CLOSED, 'The agent server was closed.')
+    // Agent sockets first, with the reason; then the rest (TLS handshakes in progress).
+    for (const connection of this.#connections) connection.socket.destroy(reason)
+    for (const connection of this.#agents.values()) connection.socket.destroy(reason)
+    for (const socket of this.#sockets ?? []) socket.destroy()
+    if (this.#connections.size + this.#agents.size > 0) await new Promise<void>((resolve) => (this.#drained = resolve))
+    await closed
+    await this.#names.idle()
+  }
+
+  #makeHost(): AgentServerHost {
+    const o = this.#options
+    const self = this
+    return {
+      secret: o.secret,
+      handshakeTimeout: o.handshakeTimeout,
+      log: o.log,
+      get closing() {
+        return self.#closing !== undefined
+      },
+      opened: (connection) => this.#connections.add(connection),
+      name: (connection, claimed) => this.#name(connection, claimed),
+      admitted: (connection, welcome) => this.#admit(connection, welcome),
+      refused: (_connection, error) => emitError(this, error, o.log),
+      closed: (connection, error) => this.#release(connection, error),
+    }
+  }
+
+  async #name(connection: ServerConnection, claimed: string | undefined): Promise<Welcome> {
+    await this.#names.loaded
+    if (this.#closing !== undefined) throw new CioError(codes.CLOSED, 'The agent server is closing.')
+    // Closed or turned away while the store loaded: it must not take a name it would never give back.
+    if (connection.phase !== Phase.NAMING) throw new CioError(codes.DISCONNECTED, 'The connection ended before its name was settled.')
+    let welcome: Welcome
+    let changed: boolean
+    if (claimed !== undefined) {
+      if (this.#agents.has(claimed)) {
+        throw new CioError(codes.DUPLICATE_ID, `The name ${claimed} belongs to an agent that is connected; the first connection keeps it.`, { details: { name: claimed } })
+      }
+      changed = this.#names.observe(claimed)
+      welcome = { name: claimed, firstTime: false }
+    } else {
+      welcome = { name: this.#names.next(), firstTime: true }
+      changed = true
+    }
+    connection.name = welcome.name
+    this.#connections.delete(connection)
+    this.#agents.set(welcome.name, connection)
+    // A name is given out only once the counter that covers it is saved.
+    if (changed) await this.#names.persist()
+    return welcome
+  }
+
+  #admit(connection: ServerConnection, welcome: Welcome): void {
+    const record: AgentRecord = { name: welcome.name, socket: connection.socket, firstTime: welcome.firstTime, data: undefined }
+    connection.record = record
+    this.#options.log?.(`agent ${record.name} connected${record.firstTime ? ' (new)' : ''} from ${connection.socket.remoteAddress ?? '?'}`)
+    emitSafely(this, 'agentConnected', [record], this.#options.log)
+  }
+
+  #release(connection: ServerConnection, error: Error | undefined): void {
+    this.#connections.delete(connection)
+    const name = connection.name
+    if (name !== undefined && this.#agents.get(name) === connection) this.#agents.delete(name)
+    if (this.#connections.size + this.#agents.size === 0) this.#drained?.()
+    if (connection.record === undefined) return
+    this.#options.log?.(`agent ${connection.record.name} disconnected${error === undefined ? '' : `: ${error.message}`}`)
+    emitSafely(this, 'agentDisconnected', [connection.record, error], this.#options.log)
+  }
+
+  #onListening(): void {
+    if (this.#closing !== undefined) {
+      // listen() finished (a name lookup) after close(): undo it.
+      this.netServer.close()
+      return
+    }
+    const address = this.netServer.address() as AddressInfo
+    this.#settleReady.done = true
+    this.#settleReady.resolve(address)
+    this.#options.log?.(`listening on ${address.address}:${address.port} (${this.#options.secure ? 'TLS' : 'TCP'})`)
+    emitSafely(this, 'listening', [address], this.#options.log)
+  }
+
+  #onServerError(cause: Error): void {
+    const { host, port } = this.#options
+    const error = new CioError(codes.LISTEN_FAILED, `The agent server cannot listen on ${host ?? '*'}:${port}: ${describeError(cause)}`, { cause, details: { host, port } })
+    if (!this.#settleReady.done) this.#rejectReady(error)
+    emitError(this, error, this.#options.log)
+  }
+
+  #rejectReady(error: CioError): void {
+    this.#settleReady.done = true
+    this.#settleReady.reject(error)
+  }
+
+  #target(agent: AgentRecord | string): ServerConnection {
+    const name = typeof agent === 'string' ? agent : typeof agent === 'object' && agent !== null ? (agent as { name?: unknown }).name : undefined
+    if (typeof name !== 'string') throw new CioError(codes.INVALID_ARGUMENT, 'sendTo needs an agent record or an agent name.')
+    const connection = this.#agents.get(name)
+    if (connection !== undefined && connection.phase === Phase.READY && (typeof agent === 'string' || connection.record === agent)) return connection
+    const known = connection !== undefined || typeof agent !== 'string' || this.#names.known(name)
+    if (known) throw new CioError(codes.AGENT_NOT_CONNECTED, `The agent ${name} is not connected${typeof agent === 'string' ? '' : ' (this record is from an ended connection)'}.`, { details: { name } })
+    throw new CioError(codes.UNKNOWN_AGENT, `There is no agent named ${JSON.stringify(name)}.`, { details: { name } })
+  }
+
+  #readyConnections(): Array<{ name: string; peer: ServerConnection['peer'] }> {
+    const list: Array<{ name: string; peer: ServerConnection['peer'] }> = []
+    for (const [name, connection] of this.#agents) if (connection.phase === Phase.READY) list.push({ name, peer: connection.peer })
+    return list
+  }
+}
+
+export type { AgentRecord } from './connection.js'
+export type { ServerHook, ServerCatchAll, HookMap } from '../hooks.js'
+export type { SendOutcome, ByAgent } from '../calls.js'
+export type { AgentServerOptions, AgentProtocol } from './options.js'

@@ -1,0 +1,158 @@
+/**
+ * What the `cio/agent-server` listener and the `AgentServer` class share:
+ * the state kept per accepted connection and the interface through which
+ * the listener reports to the server that owns the connection. The listener
+ * speaks the protocol; the class holds names, agents and stores.
+ */
+import type { KeyObject } from 'node:crypto'
+import type { Server, Socket } from 'node:net'
+import type { Beating } from '../heartbeat.js'
+import type { AgentLogger } from '../errors.js'
+import type { Welcome } from '../protocol.js'
+import type { CioError } from '../../errors.js'
+import type { RpcPeer } from '../../rpc/peer.js'
+import { socketSlot } from '../../core/symbols.js'
+
+/**
+ * A connected agent as the server's users see it: made anew for every
+ * connection, passed to hooks and events. `data` is yours: put anything
+ * there (it is forgotten when the connection ends).
+ */
+export interface AgentRecord {
+  /** The agent's name, e.g. `A7`. */
+  readonly name: string
+  /** The connection (a `tls.TLSSocket` over TLS). */
+  readonly socket: Socket
+  /** True when the server gave the agent this name on this connection (a new agent). */
+  readonly firstTime: boolean
+  /** Free for your own use; `undefined` at first. */
+  data: unknown
+}
+
+/** Where a server connection stands. */
+export const Phase = {
+  /** Waiting for `cio.hello`. */
+  NEW: 0,
+  /** Challenge sent; waiting for `cio.prove`. */
+  CHALLENGED: 1,
+  /** The agent proved the secret; its name is being settled (store save). */
+  NAMING: 2,
+  /** Handshake done: user requests reach the hooks. */
+  READY: 3,
+  /** The socket closed. */
+  CLOSED: 4,
+  /** Turned away (a fault was sent, the connection is ending): nothing it sends counts any more. */
+  REFUSED: 5,
+} as const
+export type Phase = (typeof Phase)[keyof typeof Phase]
+
+/** What a server connection reports to the server that owns it. */
+export interface AgentServerHost {
+  /** The shared secret, as a KeyObject. */
+  readonly secret: KeyObject
+  /** Milliseconds a connection has to complete the handshake. */
+  readonly handshakeTimeout: number
+  /** True once `close()` was called: new connections are turned away. */
+  readonly closing: boolean
+  readonly log: AgentLogger | undefined
+  /** A connection arrived. */
+  opened(connection: ServerConnection): void
+  /**
+   * Settles the name of an agent that proved the secret: its claimed name,
+   * or the next one from the format. Rejects with `DUPLICATE_ID` when the
+   * claimed name is taken by a live connection.
+   */
+  name(connection: ServerConnection, claimed: string | undefined): Promise<Welcome>
+  /** The welcome went out: the agent is connected. */
+  admitted(connection: ServerConnection, welcome: Welcome): void
+  /** An agent was turned away (`WRONG_SECRET`, `DUPLICATE_ID`, ...). */
+  refused(connection: ServerConnection, error: CioError): void
+  /** The connection closed, in any phase. */
+  closed(connection: ServerConnection, error: Error | undefined): void
+}
+
+/** What the handshake needs until it is done; dropped then, so an idle agent does not carry it. */
+export class HandshakeState {
+  /** The deadline (`handshakeTimeout`). */
+  timer: NodeJS.Timeout | undefined = undefined
+  /** The agent's hello: its nonce and claimed name. */
+  clientNonce: Buffer | undefined = undefined
+  claimed: string | undefined = undefined
+  /** The server's nonce and the TLS channel binding. */
+  serverNonce: Buffer | undefined = undefined
+  binding: Buffer | undefined = undefined
+}
+
+/** The state of one accepted connection, found from its socket. */
+export class ServerConnection implements Beating {
+  phase: Phase = Phase.NEW
+  /** Present until the agent is admitted or the connection closes. */
+  handshake: HandshakeState | undefined = new HandshakeState()
+  /** The settled name (from NAMING on). */
+  name: string | undefined = undefined
+  /** The record users see (from READY on). */
+  record: AgentRecord | undefined = undefined
+  beatBytes = 0
+  beatPinged = false
+
+  /** Only admitted agents are checked by the heartbeat. */
+  get beating(): boolean {
+    return this.phase === Phase.READY
+  }
+
+  constructor(
+    readonly host: AgentServerHost,
+    readonly peer: RpcPeer,
+  ) {}
+
+  get socket(): Socket {
+    return this.peer.framed.socket
+  }
+}
+
+const hosts = new WeakMap<Server, AgentServerHost>()
+
+/** Makes `server`'s connections agent connections reporting to `host`. */
+export function bindAgentServer(server: Server, host: AgentServerHost): void {
+  hosts.set(server, host)
+}
+
+/** The host a server was bound to, if any. */
+export function agentServerHostOf(server: Server): AgentServerHost | undefined {
+  return hosts.get(server)
+}
+
+const kTracked = Symbol('cio.agentServerSockets')
+type Tracked = Socket & { [kTracked]?: Set<Socket> }
+
+function trackSocket(this: Tracked, socket: Tracked): void {
+  const set = this[kTracked]
+  if (set === undefined) return
+  set.add(socket)
+  socket[kTracked] = set
+  socket.on('close', untrackSocket)
+}
+
+function untrackSocket(this: Tracked): void {
+  this[kTracked]?.delete(this)
+}
+
+/**
+ * Keeps every socket `server` accepts in the returned set until it closes,
+ * so that `close()` can end them all, TLS handshakes in progress included.
+ * Named handlers, no closure per connection.
+ */
+export function trackSockets(server: Server): Set<Socket> {
+  const set = new Set<Socket>()
+  ;(server as unknown as Tracked)[kTracked] = set
+  server.on('connection', trackSocket)
+  return set
+}
+
+const connections = socketSlot<ServerConnection>('cio.agentConnection')
+
+/** Links a socket to its connection state. */
+export const setServerConnection = connections.set
+
+/** The agent connection state of a server-side socket, if it has one. */
+export const serverConnectionOf = connections.get

@@ -1,0 +1,83 @@
+/**
+ * The server's agent names: the allocator and the data store that keeps its
+ * counter (`{ counter }`) across restarts. A store that fails is reported
+ * and worked around, never fatal: without a loaded counter the server
+ * counts from 0 and moves past every name agents come back with.
+ */
+import type { CioError } from '../../errors.js'
+import { storeError } from '../errors.js'
+import { NameAllocator, parseName, type NameFormat } from '../names.js'
+import type { DataStore, StoreDoc } from '../store.js'
+
+export class NameCounter {
+  #names: NameAllocator
+  readonly #store: DataStore<StoreDoc> | undefined
+  readonly #onError: (error: CioError) => void
+  /** Names seen that the format does not produce (the format tells about the rest). */
+  readonly #foreign = new Set<string>()
+  /** Settles once the stored counter is loaded (or failed to). */
+  readonly loaded: Promise<void>
+  #saving: Promise<void> = Promise.resolve()
+  #queued: Promise<void> | undefined
+
+  constructor(format: NameFormat, store: DataStore<StoreDoc> | undefined, onError: (error: CioError) => void) {
+    this.#names = new NameAllocator(format)
+    this.#store = store
+    this.#onError = onError
+    this.loaded = this.#load()
+  }
+
+  /** Gives out the next name; the counter must be saved (`persist()`) before it is used. */
+  next(): string {
+    return this.#names.next()
+  }
+
+  /** Notes a name an agent came back with. Returns true when the counter moved (time to save). */
+  observe(name: string): boolean {
+    if (!this.#names.matches(name)) this.#foreign.add(name)
+    return this.#names.observe(name)
+  }
+
+  /** True for a name this server gave out or saw: the format's names up to the counter, and those seen. */
+  known(name: string): boolean {
+    return this.#foreign.has(name) || (parseName(this.#names.format, name) ?? Infinity) <= this.#names.counter
+  }
+
+  /**
+   * Saves the counter. Callers that come while a save runs share the next
+   * one, so a thousand agents arriving at once cost two saves, not a
+   * thousand. Never rejects: a failure is reported, and the caller goes on.
+   */
+  persist(): Promise<void> {
+    const store = this.#store
+    if (store === undefined) return Promise.resolve()
+    if (this.#queued === undefined) {
+      const run = this.#saving
+        .then(() => {
+          this.#queued = undefined
+          return store.save({ counter: this.#names.counter })
+        })
+        .catch((error: unknown) => this.#onError(storeError('save', error, 'agent server')))
+      this.#queued = this.#saving = run
+    }
+    return this.#queued
+  }
+
+  /** Resolves when no save is running or queued. */
+  idle(): Promise<void> {
+    return this.#saving
+  }
+
+  async #load(): Promise<void> {
+    const store = this.#store
+    if (store === undefined) return
+    try {
+      const doc = await store.load()
+      const counter = doc?.counter ?? 0
+      if (!Number.isSafeInteger(counter) || (counter as number) < 0) throw new TypeError(`it holds no valid counter (${JSON.stringify(counter)})`)
+      this.#names = new NameAllocator(this.#names.format, counter as number)
+    } catch (error) {
+      this.#onError(storeError('load', error, 'agent server'))
+    }
+  }
+}

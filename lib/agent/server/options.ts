@@ -1,0 +1,137 @@
+/**
+ * Options of `AgentServer`, their defaults, and the one function that
+ * checks them and turns them into what the server needs.
+ */
+import type { KeyObject } from 'node:crypto'
+import type { PeerCertificate, TlsOptions } from 'node:tls'
+import type { Socket } from 'node:net'
+import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, type AgentCommonOptions } from '../options.js'
+import type { Cio } from '../../core/builder.js'
+import { CioError, codes } from '../../errors.js'
+import { checkMs, checkStore, resolveLogger, type AgentLogger } from '../errors.js'
+import { secretKey, type Secret } from '../handshake.js'
+import { DEFAULT_NAME_FORMAT, parseNameFormat, type NameFormat } from '../names.js'
+import type { DataStore, StoreDoc } from '../store.js'
+import { collectTls, hasTlsMaterial, rejectUnknown } from '../tls.js'
+import { DEFAULT_AGENT_PORT } from '../url.js'
+import type { CertOptions, CertSource, CioOptions } from '../../core/options.js'
+import { DEFAULT_CALL_TIMEOUT } from '../../rpc/options.js'
+
+/** The transports: plain TCP, or TLS. `ws`/`wss` are the seed's names for them (no WebSocket framing is involved). */
+export type AgentProtocol = 'tcp' | 'tls' | 'ws' | 'wss'
+
+export { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL } from '../options.js'
+
+/** Options of `new AgentServer(options)`. Only `secret` is required. */
+export interface AgentServerOptions extends AgentCommonOptions, CertOptions {
+  /** The secret shared with the agents (string, Buffer or secret KeyObject). It never travels. Required. */
+  secret: Secret
+  /** Port to listen on; 0 picks a free one (read it with `address()` or `ready()`). @default 7788 */
+  port?: number
+  /** Address to listen on. @default all interfaces */
+  host?: string
+  /** `AgentServer.TCP` or `AgentServer.TLS` (the seed's `WS`/`WSS` mean the same). @default TLS when a key or certificate is given, else TCP */
+  protocol?: AgentProtocol
+  /** The seed's name for `key`. */
+  privateKey?: CertSource
+  /** The seed's name for `cert`. */
+  certificate?: CertSource
+  /** Passphrase of the key or bundle. */
+  passphrase?: string
+  /** More options for Node's `tls.createServer` (alias `wssOptions`). */
+  tlsOptions?: TlsOptions
+  /** The seed's name for `tlsOptions`. */
+  wssOptions?: TlsOptions
+  /** Ask agents for a client certificate (mutual TLS). @default false */
+  requestCert?: boolean
+  /** Refuse agents whose certificate the `ca` did not sign. @default false */
+  rejectUnauthorized?: boolean
+  /** Allow-list of client certificates: `(commonName, certificate) => boolean` (cio's core option). */
+  isClientAllowed?: (name: string | undefined, peerCertificate: PeerCertificate | undefined) => boolean
+  /** What to do with a client the allow-list refused. @default close it */
+  rejectClient?: (socket: Socket, name: string | undefined, peerCertificate: PeerCertificate | undefined) => void
+  /** Format of new agents' names: a run of `#` is the counter, zero-padded to its length. @default 'A#' */
+  agentNameFormat?: string
+  /** Keeps the name counter across restarts (`{ counter }`). @default none: counted in memory */
+  dataStore?: DataStore<StoreDoc>
+  /** Do not retry `listen()` when the port is taken. @default false */
+  noRelisten?: boolean
+  /** Wait before each listen retry, in ms. @default 3000 */
+  retryDelay?: number
+  /** Listen retries before `error` with `LISTEN_FAILED`. @default 3 */
+  maxRetries?: number
+}
+
+/** The options once checked. */
+export interface ResolvedServerOptions {
+  secret: KeyObject
+  port: number
+  host: string | undefined
+  secure: boolean
+  /** Given to `cio.server()`. */
+  serverOptions: CioOptions
+  nameFormat: NameFormat
+  store: DataStore<StoreDoc> | undefined
+  timeout: number
+  handshakeTimeout: number
+  heartbeatInterval: number
+  log: AgentLogger | undefined
+  cio: Cio | undefined
+}
+
+const TLS_KEYS = ['key', 'cert', 'ca', 'pfx', 'private', 'public', 'root', 'privateKey', 'certificate', 'passphrase', 'requestCert', 'rejectUnauthorized', 'isClientAllowed', 'rejectClient']
+const PASSED = ['maxFrameBytes', 'maxPendingCalls', 'noRelisten', 'retryDelay', 'maxRetries']
+const KNOWN = new Set([
+  ...TLS_KEYS, ...PASSED, 'secret', 'port', 'host', 'protocol', 'tlsOptions', 'wssOptions', 'agentNameFormat', 'dataStore', 'timeout', 'handshakeTimeout',
+  'heartbeatInterval', 'logger', 'debug', 'cio',
+])
+
+const PROTOCOLS: Readonly<Record<string, boolean>> = { tcp: false, ws: false, tls: true, wss: true }
+
+function invalid(option: string, message: string): CioError {
+  return new CioError(codes.INVALID_OPTION, message, { details: { option } })
+}
+
+/** Checks the options, applies the defaults; throws `INVALID_OPTION` (or `CERT_READ`) naming the option. */
+export function resolveServerOptions(input: unknown): ResolvedServerOptions {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new CioError(codes.INVALID_ARGUMENT, 'new AgentServer(options) needs an options object with at least a "secret".')
+  }
+  const options = input as Record<string, unknown>
+  rejectUnknown(options, KNOWN, 'AgentServer')
+  const secret = secretKey(options.secret)
+  const { port = DEFAULT_AGENT_PORT, host, protocol, cio } = options
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) throw invalid('port', `The "port" option must be an integer from 0 to 65535, got ${String(port)}.`)
+  if (host !== undefined && (typeof host !== 'string' || host === '')) throw invalid('host', 'The "host" option must be a non-empty string.')
+  if (protocol !== undefined && (typeof protocol !== 'string' || !Object.hasOwn(PROTOCOLS, protocol.toLowerCase()))) {
+    throw invalid('protocol', `The "protocol" option must be AgentServer.TCP, AgentServer.TLS, or the seed's WS/WSS, got ${JSON.stringify(protocol) ?? String(protocol)}.`)
+  }
+  if (cio !== undefined && (typeof cio !== 'object' || cio === null || typeof (cio as Cio).server !== 'function')) throw invalid('cio', 'The "cio" option must be a cio instance made by buildCio().')
+  const tls = collectTls(options, TLS_KEYS)
+  const material = hasTlsMaterial(tls, false)
+  const secure = protocol === undefined ? material : (PROTOCOLS[protocol.toLowerCase()] as boolean)
+  if (!secure && material) throw invalid('protocol', `The "protocol" option is ${String(protocol)}, but certificate options are given: use AgentServer.TLS, or drop the certificates.`)
+  if (secure && tls.pfx === undefined && (tls.key === undefined || tls.cert === undefined)) {
+    throw invalid('protocol', 'A TLS agent server needs "key" and "cert" (or "privateKey" and "certificate", or "pfx").')
+  }
+  const timeout = checkMs(options.timeout, 'timeout', DEFAULT_CALL_TIMEOUT)
+  const handshakeTimeout = checkMs(options.handshakeTimeout, 'handshakeTimeout', DEFAULT_HANDSHAKE_TIMEOUT)
+  const serverOptions: CioOptions = { ...tls, secure, callTimeout: timeout }
+  for (const name of PASSED) if (options[name] !== undefined) serverOptions[name] = options[name]
+  // The TLS handshake, which comes before the agent's, gets the same bound.
+  if (secure && serverOptions.handshakeTimeout === undefined) serverOptions.handshakeTimeout = handshakeTimeout
+  return {
+    secret,
+    port,
+    host: host as string | undefined,
+    secure,
+    serverOptions,
+    nameFormat: parseNameFormat(options.agentNameFormat ?? DEFAULT_NAME_FORMAT),
+    store: checkStore<DataStore<StoreDoc>>(options.dataStore),
+    timeout,
+    handshakeTimeout,
+    heartbeatInterval: checkMs(options.heartbeatInterval, 'heartbeatInterval', DEFAULT_HEARTBEAT_INTERVAL, true),
+    log: resolveLogger(options.logger, options.debug, 'cio agent-server'),
+    cio: cio as Cio | undefined,
+  }
+}

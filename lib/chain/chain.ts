@@ -1,0 +1,355 @@
+/**
+ * The chain engine: an ordered array of listener functions run one after the
+ * other against a context object, plus an event emitter reporting what
+ * happens. Every cio socket goes through one run of a chain, so `run()` stays
+ * allocation-light: one control object and one result object per run.
+ *
+ * The listener array is copy-on-write: `add()`, `remove()` and re-ordering
+ * replace it instead of changing it, so a run keeps the array it started with
+ * and changes made while runs are in flight (paused ones included) take
+ * effect from the next run, without index juggling.
+ */
+import { EventEmitter } from 'node:events'
+import { CioError, codes } from '../errors.js'
+import { listenerId } from './order.js'
+import { describe, flatten, RunControl, type ChainAccess, type Control, type DoneCallback, type FailedOutcome, type Outcome, type RunResult } from './run-control.js'
+
+export type { Control, DoneCallback, DoneMethod, FailedOutcome, Outcome, Pause, RunResult } from './run-control.js'
+
+/** Plain data a listener carries on itself as `fn.options`. */
+export interface ListenerOptions {
+  /** The name to remove, disable or order it by. @default the function's name */
+  id?: string
+  /** Ids of listeners this one must run before; `'*'` means all that do not say `'*'` too. */
+  before?: string | readonly string[]
+  /** Ids of listeners this one must run after; `'*'` means all that do not say `'*'` too. */
+  after?: string | readonly string[]
+  /** Skip it in every chain (a string gives the reason). Chains can override this per chain. */
+  disabled?: boolean | string
+  /** The `this` it is called with, instead of the context (saves a `bind`). */
+  this?: object
+}
+
+/**
+ * A chain member: called with `this` = the context (or `options.this`); its
+ * return value is ignored. Its parameters are bivariant (declared through a
+ * method, see `ListenerMethod`): a chain's context appears both in what a
+ * listener receives and, through `control.next()`'s result, in what it
+ * returns, so strict typing would forbid a listener written for
+ * `SocketContext` from joining a `ServerClientContext` chain. Contexts that
+ * are not related at all are still refused.
+ */
+export type Listener<C extends object> = ListenerMethod<C>['listener'] & { options?: ListenerOptions }
+
+/** Only here to declare `Listener`'s call signature with method syntax. */
+export interface ListenerMethod<C extends object> {
+  listener(this: C, control: Control<C>, context: C): unknown
+}
+
+/** One listener, or arrays of them nested to any depth. */
+export type ListenerInput<C extends object> = Listener<C> | readonly ListenerInput<C>[]
+
+export interface RunOptions<C extends object> {
+  /** Used as is. @default `Object.create(base, props)` */
+  context?: C
+  /** Prototype of a built context. @default the chain's `base`, else `{}` */
+  base?: object
+  /** Property descriptors of a built context. @default the chain's `props` */
+  props?: PropertyDescriptorMap
+  /** Wins over `run()`'s second argument. */
+  done?: DoneCallback<C>
+}
+
+export interface ChainOptions<C extends object> {
+  /** Initial listeners. */
+  array?: ListenerInput<C>[]
+  /** Default prototype of built contexts. @default `{}` */
+  base?: object
+  /** Default property descriptors of built contexts. */
+  props?: PropertyDescriptorMap
+  /** Replaces the default context building (`options.context`, else `Object.create(base, props)`). */
+  buildContext?(options: RunOptions<C>): C
+  /** Sorts the listeners before a run when some were added or removed since; usually `orderListeners` from `lib/chain/order-listeners.js`. */
+  order?(listeners: readonly Listener<C>[]): Listener<C>[]
+}
+
+export interface AddResult<C extends object> { result: true; added: Listener<C>[]; chain: Chain<C> }
+export interface RemoveResult<C extends object> { result: boolean; reason?: string; removed: Listener<C>[]; chain: Chain<C> }
+/** What `disable()`, `enable()` and the `select()` actions report; `target: 'chain'` for the whole chain. */
+export interface ActionResult<C extends object> { result: boolean; reason?: string; target: 'chain' | 'listeners'; listeners: Listener<C>[]; chain: Chain<C> }
+
+/** Applies an action to every listener `select()`'s predicate accepts (evaluated at each call). */
+export interface Selection<C extends object> {
+  remove(reason?: string): RemoveResult<C>
+  disable(reason?: string): ActionResult<C>
+  enable(): ActionResult<C>
+  affect(action: (fn: Listener<C>, index: number, chain: Chain<C>) => void): ActionResult<C>
+}
+
+/** Events of a chain and their arguments. `start` is the first event of a run and `done` its last. */
+export interface ChainEvents<C extends object> {
+  add: [result: AddResult<C>]
+  remove: [result: RemoveResult<C>]
+  clear: [result: RemoveResult<C>]
+  disable: [result: ActionResult<C>]
+  enable: [result: ActionResult<C>]
+  start: [context: C]
+  pause: [paused: Outcome<C>, context: C]
+  resume: [paused: Outcome<C>, context: C]
+  stop: [stopped: Outcome<C>, context: C]
+  fail: [failed: FailedOutcome<C>, context: C]
+  done: [error: unknown, result: RunResult<C>]
+}
+
+type Which<C extends object> = number | string | Listener<C>
+
+/**
+ * An ordered set of listeners run by `run()`. Disabling a listener is kept
+ * per chain (core listeners are shared by many chains, so it must not be
+ * written onto the function); `options.disabled` on the function is only the
+ * default.
+ */
+export class Chain<C extends object> extends EventEmitter<ChainEvents<C>> {
+  #source: readonly Listener<C>[] = [] // in the order added
+  #array: readonly Listener<C>[] = [] // what runs: #source, sorted by #order when there is one
+  #dirty = false
+  #disabled: string | true | undefined
+  // per-chain override of fn.options.disabled: a reason, or false for "enabled here"
+  readonly #toggled = new Map<Listener<C>, string | true | false>()
+  readonly #base: object | undefined
+  readonly #props: PropertyDescriptorMap | undefined
+  readonly #hooks: Pick<ChainOptions<C>, 'buildContext' | 'order'>
+  readonly #access: ChainAccess<C>
+
+  /** Takes listeners, arrays of them, and at most one options object, in any mix. */
+  constructor(...args: Array<ListenerInput<C> | ChainOptions<C>>) {
+    super()
+    let options: ChainOptions<C> | undefined
+    const inputs: ListenerInput<C>[] = []
+    for (const arg of args) {
+      if (typeof arg === 'function' || Array.isArray(arg)) inputs.push(arg as ListenerInput<C>)
+      else if (typeof arg === 'object' && arg !== null && options === undefined) {
+        options = arg as ChainOptions<C>
+        if (options.array !== undefined) inputs.push(options.array)
+      } else {
+        throw new CioError(codes.INVALID_ARGUMENT,
+          `Chain: arguments must be listeners, arrays of listeners or one options object, got ${describe(arg)}`)
+      }
+    }
+    for (const key of ['buildContext', 'order'] as const) {
+      if (options?.[key] !== undefined && typeof options[key] !== 'function') {
+        throw new CioError(codes.INVALID_OPTION, `Chain: options.${key} must be a function, got ${describe(options[key])}`,
+          { details: { option: key } })
+      }
+    }
+    this.#base = options?.base
+    this.#props = options?.props
+    this.#hooks = { buildContext: options?.buildContext, order: options?.order }
+    this.#access = {
+      chain: this,
+      isDisabled: (fn) => this.#isDisabled(fn),
+      remove: (fn, index, reason) => this.#removeAt(this.#find(this.#array[index] === fn ? index : fn), reason).result,
+      disable: (fn, reason) => this.#toggle([fn], reason ?? true),
+    }
+    this.#set(flatten(inputs))
+  }
+
+  /** True when runs of this chain skip `listener`: the chain is disabled, or the listener is (here, or by its own options and not enabled here). */
+  isDisabled(listener: Listener<C>): boolean {
+    return this.#disabled !== undefined || this.#isDisabled(listener)
+  }
+
+  /** The listeners in run order (sorted at the start of the next run when an `order` function is set). */
+  get array(): readonly Listener<C>[] {
+    return this.#array
+  }
+
+  /** Appends listeners (nested arrays are flattened); emits `add` when there were any. */
+  add(...fns: ListenerInput<C>[]): AddResult<C> {
+    const added = flatten(fns)
+    const result: AddResult<C> = { result: true, added, chain: this }
+    if (added.length === 0) return result
+    this.#set([...this.#source, ...added], [...this.#array, ...added])
+    this.emit('add', result)
+    return result
+  }
+
+  /** Removes one listener, found by index, id or identity (the first match). */
+  remove(which: Which<C>, reason?: string): RemoveResult<C> {
+    return this.#removeAt(this.#find(which), reason)
+  }
+
+  /** Removes every listener; emits `clear` when there were any. */
+  clear(): RemoveResult<C> {
+    const removed = this.#array.slice()
+    const result: RemoveResult<C> = { result: true, removed, chain: this }
+    if (removed.length === 0) {
+      result.reason = 'chain empty'
+      return result
+    }
+    this.#toggled.clear()
+    this.#set([], [])
+    this.emit('clear', result)
+    return result
+  }
+
+  /**
+   * `disable()` or `disable(reason)` disables the whole chain: runs are
+   * refused until `enable()`. `disable(which, reason)` disables one listener
+   * in this chain. A string alone is a reason, so an id needs a reason too.
+   */
+  disable(reason?: string): ActionResult<C>
+  disable(which: number | Listener<C>, reason?: string): ActionResult<C>
+  disable(which: string, reason: string): ActionResult<C>
+  disable(...args: [which?: Which<C>, reason?: string]): ActionResult<C> {
+    const [which, reason] = args
+    if (args.length > 1 || (which !== undefined && typeof which !== 'string')) {
+      return this.#toggle(this.#listeners(this.#find(which as Which<C>)), reason ?? true)
+    }
+    this.#disabled = which ?? true
+    const result: ActionResult<C> = { result: true, target: 'chain', listeners: [], chain: this }
+    if (which !== undefined) result.reason = which
+    this.emit('disable', result)
+    return result
+  }
+
+  /** `enable()` re-enables the chain, `enable(which)` one listener; emits `enable` only when something was disabled. */
+  enable(...args: [which?: Which<C>]): ActionResult<C> {
+    if (args.length > 0) return this.#toggle(this.#listeners(this.#find(args[0] as Which<C>)), false)
+    if (this.#disabled === undefined) return { result: false, reason: 'chain not disabled', target: 'chain', listeners: [], chain: this }
+    this.#disabled = undefined
+    const result: ActionResult<C> = { result: true, target: 'chain', listeners: [], chain: this }
+    this.emit('enable', result)
+    return result
+  }
+
+  /** Selects listeners by `predicate(fn, index)` to remove, disable, enable or `affect` them together. */
+  select(predicate: (fn: Listener<C>, index: number) => boolean): Selection<C> {
+    if (typeof predicate !== 'function') {
+      throw new CioError(codes.INVALID_ARGUMENT, `chain.select: the predicate must be a function, got ${describe(predicate)}`)
+    }
+    const pick = (): number[] => {
+      const indexes: number[] = []
+      this.#array.forEach((fn, index) => { if (predicate(fn, index)) indexes.push(index) })
+      return indexes
+    }
+    return {
+      remove: (reason) => this.#removeAt(pick(), reason),
+      disable: (reason) => this.#toggle(this.#listeners(pick()), reason ?? true),
+      enable: () => this.#toggle(this.#listeners(pick()), false),
+      affect: (action) => {
+        const array = this.#array // actions may change the chain; walk the array as it was
+        const listeners: Listener<C>[] = []
+        array.forEach((fn, index) => {
+          if (!predicate(fn, index)) return
+          listeners.push(fn)
+          action(fn, index, this)
+        })
+        return { result: listeners.length > 0, target: 'listeners', listeners, chain: this }
+      },
+    }
+  }
+
+  /**
+   * Runs the chain once. Returns when the run is over, or at once with
+   * `paused` set when a listener paused it; `done` is called once either way.
+   * A disabled chain runs nothing, emits nothing and returns `result: false`
+   * with a reason (`done` still gets that result, with a null error).
+   * Nothing a listener throws escapes: the run fails instead. When ordering
+   * fails, the run fails before any listener runs.
+   */
+  run(options?: RunOptions<C>, done?: DoneCallback<C>): RunResult<C> {
+    const context = this.#hooks.buildContext !== undefined ? this.#hooks.buildContext(options ?? {}) : this.#defaultContext(options)
+    const callback = options?.done ?? done
+    if (this.#disabled !== undefined) {
+      const reason = this.#disabled === true ? 'chain disabled' : `chain disabled: ${this.#disabled}`
+      const result: RunResult<C> = { result: false, reason, context, chain: this }
+      if (callback !== undefined) process.nextTick(callback, null, result)
+      return result
+    }
+    let orderError: { error: unknown } | undefined
+    if (this.#hooks.order !== undefined && this.#dirty) {
+      try {
+        this.#array = this.#hooks.order(this.#source)
+        this.#dirty = false
+      } catch (error) {
+        orderError = { error }
+      }
+    }
+    const control = new RunControl(this.#access, this.#array, context, callback)
+    this.emit('start', context)
+    return orderError === undefined ? control.start() : control.abort(orderError.error)
+  }
+
+  #defaultContext(options: RunOptions<C> | undefined): C {
+    if (options?.context !== undefined) return options.context
+    const base = options?.base ?? this.#base ?? {}
+    const props = options?.props ?? this.#props
+    return (props === undefined ? Object.create(base) : Object.create(base, props)) as C
+  }
+
+  #isDisabled(fn: Listener<C>): boolean {
+    const toggled = this.#toggled.size === 0 ? undefined : this.#toggled.get(fn)
+    return toggled === undefined ? Boolean(fn.options?.disabled) : toggled !== false
+  }
+
+  /** Position in the run array of an index, id or function: `[index]`, or `[]` when there is none. */
+  #find(which: Which<C>): number[] {
+    const array = this.#array
+    let index: number
+    switch (typeof which) {
+      case 'number': index = Number.isInteger(which) && which < array.length ? which : -1; break
+      case 'string': index = array.findIndex((fn) => listenerId(fn) === which); break
+      case 'function': index = array.indexOf(which); break
+      default: throw new CioError(codes.INVALID_ARGUMENT, `chain: expected an index, an id or a listener, got ${describe(which)}`)
+    }
+    return index < 0 ? [] : [index]
+  }
+
+  #listeners(indexes: number[]): Listener<C>[] {
+    return indexes.map((index) => this.#array[index] as Listener<C>)
+  }
+
+  #removeAt(indexes: number[], reason: string | undefined): RemoveResult<C> {
+    if (indexes.length === 0) return { result: false, reason: 'not found', removed: [], chain: this }
+    const removed = this.#listeners(indexes)
+    const array = this.#array.filter((_, index) => !indexes.includes(index))
+    let source = array
+    if (this.#hooks.order !== undefined) {
+      source = this.#source.slice()
+      for (const fn of removed) source.splice(source.indexOf(fn), 1)
+    }
+    this.#set(source, array)
+    for (const fn of removed) if (!array.includes(fn)) this.#toggled.delete(fn)
+    const result: RemoveResult<C> = { result: true, removed, chain: this }
+    if (reason !== undefined) result.reason = reason
+    this.emit('remove', result)
+    return result
+  }
+
+  /** Disables (`state` is a reason or true) or enables (`state` false) listeners; enabling only counts those disabled. */
+  #toggle(fns: Listener<C>[], state: string | true | false): ActionResult<C> {
+    const listeners = state === false ? fns.filter((fn) => this.#isDisabled(fn)) : fns
+    for (const fn of listeners) {
+      if (state === false && !fn.options?.disabled) this.#toggled.delete(fn)
+      else this.#toggled.set(fn, state)
+    }
+    const result: ActionResult<C> = { result: listeners.length > 0, target: 'listeners', listeners, chain: this }
+    if (listeners.length === 0) result.reason = fns.length === 0 ? 'not found' : 'not disabled'
+    else if (typeof state === 'string') result.reason = state
+    if (result.result) this.emit(state === false ? 'enable' : 'disable', result)
+    return result
+  }
+
+  /** Installs new arrays; without an `order` function the run array is the source itself. */
+  #set(source: readonly Listener<C>[], array: readonly Listener<C>[] = source): void {
+    this.#source = source
+    this.#array = this.#hooks.order === undefined ? source : array
+    this.#dirty = true
+  }
+}
+
+/** Same as `new Chain(...args)`. */
+export function buildChain<C extends object>(...args: Array<ListenerInput<C> | ChainOptions<C>>): Chain<C> {
+  return new Chain<C>(...args)
+}

@@ -1,0 +1,87 @@
+/**
+ * Options of RPC peers and of single calls, with their defaults and the one
+ * function that checks them. The same names are read from cio options by
+ * the `cio/rpc` listener, so they can be given to `buildCio()`,
+ * `cio.server()` or `cio.client()`.
+ */
+import { CioError, codes } from '../errors.js'
+import { RpcHandlers } from './handlers.js'
+
+/** Default time a call waits for its response: 30 000 ms (30 s). */
+export const DEFAULT_CALL_TIMEOUT = 30_000
+
+/** Default cap on the calls one peer may have waiting at once: 1024. */
+export const DEFAULT_MAX_PENDING_CALLS = 1024
+
+/** Largest delay `setTimeout` honours (about 24.8 days). */
+const MAX_TIMEOUT = 0x7fff_ffff
+
+/** Options of an RPC peer; all optional. */
+export interface RpcPeerOptions {
+  /**
+   * Registries shared with other peers, consulted (in this order) before
+   * the peer's own `handlers`. On a server, give one registry here and
+   * every server client answers with it.
+   * @default none
+   */
+  handlers?: RpcHandlers | readonly RpcHandlers[]
+  /**
+   * Milliseconds a call waits for its response before failing with
+   * `TIMEOUT`. There is no "wait forever": a peer that stops answering
+   * without closing would otherwise pin the call for good. Overridden per
+   * call by `timeout`.
+   * @default 30000
+   */
+  callTimeout?: number
+  /**
+   * Calls one peer may have waiting at once; one more fails at once with
+   * `TOO_MANY_PENDING`. Bounds the memory a slow or silent peer can pin.
+   * @default 1024
+   */
+  maxPendingCalls?: number
+}
+
+/** Options of one call. */
+export interface CallOptions {
+  /** Milliseconds to wait for the response, at least 1. @default the peer's `callTimeout` */
+  timeout?: number
+  /** Aborting it fails the call with `ABORTED` (the `cause` is the signal's reason). */
+  signal?: AbortSignal
+}
+
+/** {@link RpcPeerOptions} with defaults applied. */
+export interface ResolvedRpcOptions {
+  handlers: readonly RpcHandlers[]
+  callTimeout: number
+  maxPendingCalls: number
+}
+
+/**
+ * Applies defaults and checks types and ranges.
+ * @throws CioError `INVALID_OPTION` naming the option.
+ */
+export function resolveRpcOptions(options: RpcPeerOptions): ResolvedRpcOptions {
+  const { handlers, callTimeout = DEFAULT_CALL_TIMEOUT, maxPendingCalls = DEFAULT_MAX_PENDING_CALLS } = options
+  const list: unknown[] = handlers === undefined ? [] : Array.isArray(handlers) ? handlers : [handlers]
+  if (!list.every((item) => item instanceof RpcHandlers)) {
+    throw invalid('handlers', 'an RpcHandlers registry or an array of them', handlers)
+  }
+  if (typeof callTimeout !== 'number' || !(callTimeout > 0 && callTimeout <= MAX_TIMEOUT)) {
+    throw invalid('callTimeout', `a number of ms above 0 and up to ${MAX_TIMEOUT}`, callTimeout)
+  }
+  if (typeof maxPendingCalls !== 'number' || !Number.isInteger(maxPendingCalls) || maxPendingCalls < 1) {
+    throw invalid('maxPendingCalls', 'an integer of at least 1', maxPendingCalls)
+  }
+  return { handlers: list as RpcHandlers[], callTimeout, maxPendingCalls }
+}
+
+/** True when `timeout` is a valid per-call timeout. */
+export function isValidTimeout(timeout: unknown): timeout is number {
+  return typeof timeout === 'number' && timeout > 0 && timeout <= MAX_TIMEOUT
+}
+
+function invalid(option: string, expected: string, value: unknown): CioError {
+  return new CioError(codes.INVALID_OPTION, `${option} must be ${expected}, got ${typeof value === 'object' ? 'an object' : String(value)}`, {
+    details: { option, value },
+  })
+}

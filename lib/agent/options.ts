@@ -1,5 +1,5 @@
 /** Options that `AgentServer` and `Agent` share, with the same meaning on both sides. */
-import type { Cio } from '../core/builder.js'
+import type { Cio } from '../core/types.js'
 import type { AgentLogger } from './errors.js'
 
 /** Default milliseconds to complete the handshake: 10 000. */

@@ -8,7 +8,8 @@
  */
 import { once } from 'node:events'
 import type { KeyObject } from 'node:crypto'
-import { buildCio, type Cio } from '../../core/builder.js'
+import { buildCio } from '../../core/builder.js'
+import type { Cio } from '../../core/types.js'
 import { CioError, codes, describeError } from '../../errors.js'
 import { checkCall, Waiters } from '../calls.js'
 import { ClientConnection, kAgentClient, type AgentClientHost } from './connection.js'

@@ -4,7 +4,7 @@
  */
 import type { KeyObject } from 'node:crypto'
 import type { ConnectionOptions } from 'node:tls'
-import type { Cio } from '../../core/builder.js'
+import type { Cio } from '../../core/types.js'
 import { CioError, codes } from '../../errors.js'
 import { checkMs, checkStore, resolveLogger, type AgentLogger } from '../errors.js'
 import { secretKey, type Secret } from '../handshake.js'

@@ -6,7 +6,8 @@
  * name, the name counter and its store, the heartbeat timer.
  */
 import type { AddressInfo, Socket } from 'node:net'
-import { buildCio, type Cio } from '../../core/builder.js'
+import { buildCio } from '../../core/builder.js'
+import type { Cio } from '../../core/types.js'
 import { CioError, codes, describeError } from '../../errors.js'
 import { allOrFailure, callAll, checkCall, type ByAgent, type SendOutcome } from '../calls.js'
 import { NameCounter } from './name-counter.js'

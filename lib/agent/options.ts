@@ -1,6 +1,7 @@
 /** Options that `AgentServer` and `Agent` share, with the same meaning on both sides. */
 import type { Cio } from '../core/types.js'
 import { CioError, codes } from '../errors.js'
+import { MAX_TIMER_MS } from '../rpc/validate.js'
 import type { AgentLogger } from './events.js'
 
 /** Default milliseconds to complete the handshake: 10 000. */
@@ -56,8 +57,8 @@ export function checkStore<S>(store: unknown): S | undefined {
 /** Checks a number of milliseconds: above 0 and no more than setTimeout honours. */
 export function checkMs(value: unknown, option: string, fallback: number, allowZero = false): number {
   if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isFinite(value) || value > 0x7fff_ffff || (allowZero ? value < 0 : value <= 0)) {
-    throw new CioError(codes.INVALID_OPTION, `The "${option}" option must be a number of milliseconds ${allowZero ? '(0 turns it off)' : 'above 0'}, up to 2147483647, got ${String(value)}.`, {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value > MAX_TIMER_MS || (allowZero ? value < 0 : value <= 0)) {
+    throw new CioError(codes.INVALID_OPTION, `The "${option}" option must be a number of milliseconds ${allowZero ? '(0 turns it off)' : 'above 0'}, up to ${MAX_TIMER_MS}, got ${String(value)}.`, {
       details: { option },
     })
   }

@@ -14,6 +14,7 @@ import { CioError, codes, describeError } from '../../errors.js'
 import { checkCall, Waiters } from '../calls.js'
 import { ClientConnection, kAgentClient, type AgentClientHost } from './connection.js'
 import { CodedEmitter } from '../errors.js'
+import { isPromiseLike } from '../../rpc/validate.js'
 import { emitError, emitSafely, type AgentLogger } from '../events.js'
 import { beat } from '../heartbeat.js'
 import { ensureClientListeners } from '../chains.js'
@@ -49,10 +50,6 @@ export interface AgentConnector {
 const State = { STARTING: 0, CONNECTING: 1, READY: 2, WAITING: 3, STOPPED: 4, CLOSED: 5 } as const
 type State = (typeof State)[keyof typeof State]
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
-}
-
 function beatClient(connection: ClientConnection, interval: number): void {
   if (connection.beating) beat(connection, interval)
 }
@@ -68,7 +65,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
     return {
       connect(host: string): Agent {
         const withHost = (value: unknown): unknown => (typeof value === 'object' && value !== null && !Array.isArray(value) ? { ...value, host } : value)
-        if (isThenable(conf)) return new Agent(Promise.resolve(conf).then(withHost) as Promise<AgentOptions>)
+        if (isPromiseLike(conf)) return new Agent(Promise.resolve(conf).then(withHost) as Promise<AgentOptions>)
         return new Agent(withHost(conf) as AgentOptions)
       },
     }
@@ -102,7 +99,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
     super()
     // A promised conf is settled into a value at once, so that its rejection
     // is handled (and emitted as `error` later) rather than reported as unhandled.
-    const promised = isThenable(options) ? Promise.resolve(options).then((value) => ({ value }), (error: unknown) => ({ error })) : undefined
+    const promised = isPromiseLike(options) ? Promise.resolve(options).then((value) => ({ value }), (error: unknown) => ({ error })) : undefined
     if (promised === undefined) this.#options = resolveAgentOptions(options)
     this.cio = this.#options?.cio ?? buildCio()
     ensureClientListeners(this.cio)

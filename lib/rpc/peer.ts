@@ -157,6 +157,17 @@ export class RpcPeer implements RpcPeerApi {
     return this._own
   }
 
+  /**
+   * Adds a registry shared with other peers, consulted after the shared
+   * ones given at creation and before this connection's own handlers: how a
+   * layer on top (an `AgentServer`'s hooks) answers on every connection
+   * with one registry. The common case, a peer with no registry yet, takes
+   * a list shared by every peer using the same registry.
+   */
+  answerWith(registry: RpcHandlers): void {
+    this._registries = this._registries.length === 0 ? sharedRegistries(registry, [registry]) : [...this._registries, registry]
+  }
+
   /** The connection. */
   get socket(): Socket {
     return this.framed.socket

@@ -11,6 +11,7 @@ import type { AgentLogger } from '../events.js'
 import type { Welcome } from '../protocol.js'
 import type { CioError } from '../../errors.js'
 import type { RpcPeer } from '../../rpc/peer.js'
+import type { RpcHandlers } from '../../rpc/handlers.js'
 import { socketSlot } from '../../core/symbols.js'
 
 /**
@@ -46,29 +47,36 @@ export const Phase = {
 } as const
 export type Phase = (typeof Phase)[keyof typeof Phase]
 
-/** What a server connection reports to the server that owns it. */
-export interface AgentServerHost {
+/**
+ * What a server connection reports to the server that owns it. An
+ * `AgentServer` passes one as the `owner` of its cio server; the
+ * `cio/agent-server` listener recognises it with `instanceof` and leaves
+ * other servers' connections alone.
+ */
+export abstract class AgentServerHost {
+  /** The hooks: every admitted connection answers with this registry. */
+  abstract readonly hooks: RpcHandlers
   /** The shared secret, as a KeyObject. */
-  readonly secret: KeyObject
+  abstract readonly secret: KeyObject
   /** Milliseconds a connection has to complete the handshake. */
-  readonly handshakeTimeout: number
+  abstract readonly handshakeTimeout: number
   /** True once `close()` was called: new connections are turned away. */
-  readonly closing: boolean
-  readonly log: AgentLogger | undefined
+  abstract readonly closing: boolean
+  abstract readonly log: AgentLogger | undefined
   /** A connection arrived. */
-  opened(connection: ServerConnection): void
+  abstract opened(connection: ServerConnection): void
   /**
    * Settles the name of an agent that proved the secret: its claimed name,
    * or the next one from the format. Rejects with `DUPLICATE_ID` when the
    * claimed name is taken by a live connection.
    */
-  name(connection: ServerConnection, claimed: string | undefined): Promise<Welcome>
+  abstract name(connection: ServerConnection, claimed: string | undefined): Promise<Welcome>
   /** The welcome went out: the agent is connected. */
-  admitted(connection: ServerConnection, welcome: Welcome): void
+  abstract admitted(connection: ServerConnection, welcome: Welcome): void
   /** An agent was turned away (`WRONG_SECRET`, `DUPLICATE_ID`, ...). */
-  refused(connection: ServerConnection, error: CioError): void
+  abstract refused(connection: ServerConnection, error: CioError): void
   /** The connection closed, in any phase. */
-  closed(connection: ServerConnection, error: Error | undefined): void
+  abstract closed(connection: ServerConnection, error: Error | undefined): void
 }
 
 /** What the handshake needs until it is done; dropped then, so an idle agent does not carry it. */
@@ -108,18 +116,6 @@ export class ServerConnection implements Beating {
   get socket(): Socket {
     return this.peer.framed.socket
   }
-}
-
-const hosts = new WeakMap<Server, AgentServerHost>()
-
-/** Makes `server`'s connections agent connections reporting to `host`. */
-export function bindAgentServer(server: Server, host: AgentServerHost): void {
-  hosts.set(server, host)
-}
-
-/** The host a server was bound to, if any. */
-export function agentServerHostOf(server: Server): AgentServerHost | undefined {
-  return hosts.get(server)
 }
 
 const kTracked = Symbol('cio.agentServerSockets')

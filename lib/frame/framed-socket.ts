@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
 import { CioError, codes } from '../errors.js'
 import { FrameDecoder, resolveMaxFrameBytes } from './decoder.js'
+import { kFramed } from '../core/symbols.js'
 import { encodeFrame } from './encoder.js'
 import { guardSocket, serverOfSocket } from '../core/socket-guard.js'
 
@@ -52,7 +53,6 @@ export interface FramedSocketOptions {
   noDelay?: boolean
 }
 
-const kFramed = Symbol('cio.framed')
 
 /** Nothing sent this tick / one frame sent directly / later frames corked. */
 const BATCH_IDLE = 0

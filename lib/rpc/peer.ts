@@ -12,9 +12,9 @@ import { RpcHandlers, type RpcCatchAll, type RpcHandler, type RpcHandlerMap } fr
 import { RpcKind, classifyRpcMessage, faultCode, invalidMessage, type RpcFaultMessage, type RpcRequest, type RpcSuccess, type RpcUserError } from './protocol.js'
 import { resolveRpcOptions, type RpcPeerOptions } from './options.js'
 import { checkAction, checkTimeout } from './validate.js'
+import { kPeer } from '../core/symbols.js'
 import type { CallOptions, RpcPeerApi } from './types.js'
 
-const kPeer = Symbol('cio.rpcPeer')
 
 interface PeerHost extends Socket {
   [kPeer]?: RpcPeer

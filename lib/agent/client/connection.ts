@@ -11,7 +11,7 @@ import type { AgentLogger } from '../events.js'
 import type { Welcome } from '../protocol.js'
 import type { RpcPeer } from '../../rpc/peer.js'
 import type { RpcHandlers } from '../../rpc/handlers.js'
-import { socketSlot } from '../../core/symbols.js'
+import { kClientConnection } from '../../core/symbols.js'
 
 /**
  * What a client connection reports to the agent that opened it. An `Agent`
@@ -66,10 +66,14 @@ export class ClientConnection implements Beating {
   }
 }
 
-const connections = socketSlot<ClientConnection>('cio.agentClientConnection')
+type ConnectionHost = Socket & { [kClientConnection]?: ClientConnection }
 
 /** Links a socket to its connection state. */
-export const setClientConnection = connections.set
+export function setClientConnection(socket: Socket, connection: ClientConnection): void {
+  ;(socket as ConnectionHost)[kClientConnection] = connection
+}
 
 /** The agent connection state of a client socket, if it has one. */
-export const clientConnectionOf = connections.get
+export function clientConnectionOf(socket: Socket): ClientConnection | undefined {
+  return (socket as ConnectionHost)[kClientConnection]
+}

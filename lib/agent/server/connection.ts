@@ -12,7 +12,7 @@ import type { Welcome } from '../protocol.js'
 import type { CioError } from '../../errors.js'
 import type { RpcPeer } from '../../rpc/peer.js'
 import type { RpcHandlers } from '../../rpc/handlers.js'
-import { socketSlot } from '../../core/symbols.js'
+import { kServerConnection, kTrackedSockets } from '../../core/symbols.js'
 
 /**
  * A connected agent as the server's users see it: made anew for every
@@ -118,19 +118,18 @@ export class ServerConnection implements Beating {
   }
 }
 
-const kTracked = Symbol('cio.agentServerSockets')
-type Tracked = Socket & { [kTracked]?: Set<Socket> }
+type Tracked = Socket & { [kTrackedSockets]?: Set<Socket> }
 
 function trackSocket(this: Tracked, socket: Tracked): void {
-  const set = this[kTracked]
+  const set = this[kTrackedSockets]
   if (set === undefined) return
   set.add(socket)
-  socket[kTracked] = set
+  socket[kTrackedSockets] = set
   socket.on('close', untrackSocket)
 }
 
 function untrackSocket(this: Tracked): void {
-  this[kTracked]?.delete(this)
+  this[kTrackedSockets]?.delete(this)
 }
 
 /**
@@ -140,15 +139,19 @@ function untrackSocket(this: Tracked): void {
  */
 export function trackSockets(server: Server): Set<Socket> {
   const set = new Set<Socket>()
-  ;(server as unknown as Tracked)[kTracked] = set
+  ;(server as unknown as Tracked)[kTrackedSockets] = set
   server.on('connection', trackSocket)
   return set
 }
 
-const connections = socketSlot<ServerConnection>('cio.agentConnection')
+type ConnectionHost = Socket & { [kServerConnection]?: ServerConnection }
 
 /** Links a socket to its connection state. */
-export const setServerConnection = connections.set
+export function setServerConnection(socket: Socket, connection: ServerConnection): void {
+  ;(socket as ConnectionHost)[kServerConnection] = connection
+}
 
 /** The agent connection state of a server-side socket, if it has one. */
-export const serverConnectionOf = connections.get
+export function serverConnectionOf(socket: Socket): ServerConnection | undefined {
+  return (socket as ConnectionHost)[kServerConnection]
+}

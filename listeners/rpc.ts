@@ -17,8 +17,8 @@ import { frame, frameContextSocket } from './frame.js'
 export const rpc: Listener<SocketContext> & OptionsChecker = function rpc(_control, context) {
   const framed = frameContextSocket(context)
   if (framed === undefined || peerOf(framed.socket) !== undefined) return
-  const { handlers, callTimeout, maxPendingCalls } = context.options
-  const peer = new RpcPeer(framed, { handlers, callTimeout, maxPendingCalls })
+  // The peer reads its own options (RpcPeerOptions) from the cio options.
+  const peer = new RpcPeer(framed, context.options)
   if (context.serverClient !== undefined) context.server?.emit('peer', peer, framed.socket)
 }
 // Also after the socket makers: with `cio/frame` absent its id is ignored.

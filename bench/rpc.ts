@@ -7,6 +7,11 @@
  * alternating slices (ABBA...), so background load hits both alike; the
  * table shows the medians over rounds and the median of per-round ratios.
  *
+ * A third side, `cio traced`, measures the cost of one tracing subscriber
+ * in the same run: its server runs in a second child process with a
+ * subscriber on `cio:handle`, and this process subscribes to `cio:call`
+ * only while that side is measured (the other sides run with none).
+ *
  *   TS_NODE_TRANSPILE_ONLY=1 node --import @isaacs/ts-node-temp-fork-for-pr-2009/import bench/rpc.ts
  *
  * (that loader is the ts-node that tap installs; any TypeScript loader that
@@ -16,6 +21,7 @@
  * tune the length; the default run takes about a minute.
  */
 import { spawn } from 'node:child_process'
+import diagnostics from 'node:diagnostics_channel'
 import { once } from 'node:events'
 import net from 'node:net'
 import { createInterface } from 'node:readline'
@@ -33,22 +39,43 @@ const DURATION_MS = Number(process.env.BENCH_MS ?? 1000)
 const SLICES = 10
 
 
+type Side = 'cio' | 'baseline' | 'traced'
+const SIDES: readonly Side[] = ['baseline', 'cio', 'traced']
+
+/** The subscriber whose cost is measured: it reads what a tracer would (action, code). */
+let seen = 0
+const subscriber = {
+  start(message: unknown): void {
+    seen += (message as { action: string }).action.length
+  },
+  end(): void {},
+  asyncStart(): void {},
+  asyncEnd(message: unknown): void {
+    seen += (message as { code?: string }).code === 'OK' ? 1 : 0
+  },
+  error(): void {},
+}
+const callChannel = diagnostics.tracingChannel('cio:call')
+
 /**
- * One round: both sides' rates, measured in SLICES alternating slices each,
- * so that load from elsewhere on the machine falls on both sides alike.
+ * One round: every side's rate, measured in SLICES slices each, in an order
+ * that rotates every slice, so that load from elsewhere on the machine falls
+ * on all sides alike.
  */
-async function round(scenario: Scenario, first: 'cio' | 'baseline'): Promise<Record<'cio' | 'baseline', number>> {
-  const totals = { cio: { calls: 0, elapsed: 0 }, baseline: { calls: 0, elapsed: 0 } }
-  const order = first === 'cio' ? (['cio', 'baseline'] as const) : (['baseline', 'cio'] as const)
+async function round(scenario: Scenario, shift: number): Promise<Record<Side, number>> {
+  const totals = { cio: { calls: 0, elapsed: 0 }, baseline: { calls: 0, elapsed: 0 }, traced: { calls: 0, elapsed: 0 } }
   for (let slice = 0; slice < SLICES; slice++) {
-    for (const side of slice % 2 === 0 ? order : ([...order].reverse() as ['cio' | 'baseline', 'cio' | 'baseline'])) {
+    for (let k = 0; k < SIDES.length; k++) {
+      const side = SIDES[(k + slice + shift) % SIDES.length] as Side
+      if (side === 'traced') callChannel.subscribe(subscriber)
       const { calls, elapsed } = await measure(sides[side], scenario.inFlight, scenario.body, DURATION_MS / SLICES)
+      if (side === 'traced') callChannel.unsubscribe(subscriber)
       totals[side].calls += calls
       totals[side].elapsed += elapsed
     }
   }
-  const rate = (side: 'cio' | 'baseline'): number => ((totals[side].calls * 1000) / totals[side].elapsed) * scenario.scale
-  return { cio: rate('cio'), baseline: rate('baseline') }
+  const rate = (side: Side): number => ((totals[side].calls * 1000) / totals[side].elapsed) * scenario.scale
+  return { cio: rate('cio'), baseline: rate('baseline'), traced: rate('traced') }
 }
 
 const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(new URL('./rpc-server.ts', import.meta.url))], {
@@ -56,46 +83,68 @@ const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(new UR
 })
 const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string]
 const ports = JSON.parse(line) as { cio: number; baseline: number }
+const tracedChild = spawn(process.execPath, [...process.execArgv, fileURLToPath(new URL('./rpc-server.ts', import.meta.url))], {
+  stdio: ['pipe', 'pipe', 'inherit'],
+  env: { ...process.env, BENCH_TRACE: '1' },
+})
+const [tracedLine] = (await once(createInterface({ input: tracedChild.stdout }), 'line')) as [string]
+const tracedPort = (JSON.parse(tracedLine) as { cio: number }).cio
 
 const cio = buildCio()
 cio.onClient(rpcListeners)
 const cioSocket = cio.client({ port: ports.cio, host: '127.0.0.1', })
 const peer = peerOf(cioSocket)
 if (peer === undefined) throw new Error('cio/rpc made no peer')
+const tracedSocket = cio.client({ port: tracedPort, host: '127.0.0.1' })
+const tracedPeer = peerOf(tracedSocket)
+if (tracedPeer === undefined) throw new Error('cio/rpc made no peer')
 const baseSocket = net.connect({ port: ports.baseline, host: '127.0.0.1' })
 const baseline = new BaselineClient(baseSocket)
-await Promise.all([once(cioSocket, 'connect'), once(baseSocket, 'connect')])
+await Promise.all([once(cioSocket, 'connect'), once(baseSocket, 'connect'), once(tracedSocket, 'connect')])
 
-const sides: Record<'cio' | 'baseline', Call> = {
+const sides: Record<Side, Call> = {
   cio: (body) => peer.call('echo', body),
   baseline: (body) => baseline.call('echo', body),
+  traced: (body) => tracedPeer.call('echo', body),
 }
 
 for (const scenario of scenarios) {
-  for (const side of ['baseline', 'cio'] as const) await measure(sides[side], scenario.inFlight, scenario.body, 300)
+  for (const side of SIDES) {
+    if (side === 'traced') callChannel.subscribe(subscriber)
+    await measure(sides[side], scenario.inFlight, scenario.body, 300)
+    if (side === 'traced') callChannel.unsubscribe(subscriber)
+  }
 }
 
-const results = scenarios.map(() => ({ cio: [] as number[], baseline: [] as number[] }))
+const results = scenarios.map(() => ({ cio: [] as number[], baseline: [] as number[], traced: [] as number[] }))
 for (let index = 0; index < ROUNDS; index++) {
   for (const [s, scenario] of scenarios.entries()) {
-    const rates = await round(scenario, index % 2 === 0 ? 'baseline' : 'cio')
+    const rates = await round(scenario, index)
     results[s]?.cio.push(rates.cio)
     results[s]?.baseline.push(rates.baseline)
+    results[s]?.traced.push(rates.traced)
   }
   process.stderr.write(`round ${index + 1}/${ROUNDS} done\n`)
 }
 
 const format = (value: number): string => (value >= 100 ? value.toFixed(0) : value.toFixed(1))
 const rows = scenarios.map((scenario, index) => {
-  const r = results[index] ?? { cio: [], baseline: [] }
-  // Both sides of a round share its time window, so their ratio cancels
+  const r = results[index] ?? { cio: [], baseline: [], traced: [] }
+  // All sides of a round share its time window, so their ratio cancels
   // most of the machine's drift; its median is the figure to read.
   const ratios = r.cio.map((value, round) => value / (r.baseline[round] ?? value))
-  return [scenario.name, scenario.unit, format(median(r.baseline)), format(median(r.cio)), median(ratios).toFixed(2), ratios.map((ratio) => ratio.toFixed(2)).join(' ')]
+  const traced = r.traced.map((value, round) => value / (r.cio[round] ?? value))
+  return [
+    scenario.name, scenario.unit, format(median(r.baseline)), format(median(r.cio)), median(ratios).toFixed(2), ratios.map((ratio) => ratio.toFixed(2)).join(' '),
+    format(median(r.traced)), median(traced).toFixed(2),
+  ]
 })
 console.log(`\nbench/rpc: ${ROUNDS} rounds of ${DURATION_MS} ms per side in ${SLICES} interleaved slices, Node ${process.version}\n`)
-console.log(table(['scenario', 'unit', 'baseline (median)', 'cio (median)', 'cio / baseline (median of rounds)', 'per-round ratios'], rows))
+console.log(table(['scenario', 'unit', 'baseline (median)', 'cio (median)', 'cio / baseline (median of rounds)', 'per-round ratios', 'cio traced (median)', 'traced / cio (median of rounds)'], rows))
+if (seen === 0) throw new Error('the tracing subscriber saw nothing')
 
 cioSocket.destroy()
+tracedSocket.destroy()
 baseSocket.destroy()
 child.stdin.end()
+tracedChild.stdin.end()

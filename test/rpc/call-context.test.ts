@@ -5,7 +5,7 @@
  * client calling the server and the server calling the client.
  */
 import { once } from 'node:events'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { CioError, codes } from '../../lib/errors.js'
 import type { RpcCall } from '../../lib/rpc/types.js'
 import type { RpcPeer } from '../../lib/rpc/peer.js'
@@ -14,7 +14,7 @@ import { rpcPair } from '../helpers/rpc.js'
 type Direction = 'client calls server' | 'server calls client'
 
 /** The calling and the answering peer for one direction. */
-async function pair(t: Tap.Test, secure: boolean, direction: Direction, options = {}): Promise<{ caller: RpcPeer; answerer: RpcPeer; closeAnswerer(): void }> {
+async function pair(t: Test, secure: boolean, direction: Direction, options = {}): Promise<{ caller: RpcPeer; answerer: RpcPeer; closeAnswerer(): void }> {
   const p = await rpcPair(t, secure, options, options)
   return direction === 'client calls server'
     ? { caller: p.clientPeer, answerer: p.serverPeer, closeAnswerer: () => p.serverPeer.socket.destroy() }
@@ -24,10 +24,6 @@ async function pair(t: Tap.Test, secure: boolean, direction: Direction, options 
 /** Resolves with the reason `call.signal` aborted with. */
 function abortedWith(call: RpcCall): Promise<CioError> {
   return new Promise((resolve) => call.signal.addEventListener('abort', () => resolve(call.signal.reason as CioError), { once: true }))
-}
-
-declare namespace Tap {
-  type Test = Parameters<Parameters<typeof t.test>[1]>[0]
 }
 
 for (const secure of [false, true]) {
@@ -208,8 +204,9 @@ t.test('call context - incoming meta over the cap is answered INVALID_ARGUMENT; 
   t.equal(ran, 0, 'the handlers never ran')
   // A hand-made answer with bad meta, from the server's framing layer (its handler never answers).
   serverPeer.on('raw', () => new Promise(() => {}))
-  serverPeer.framed.on('message', (value: { id?: number; action?: string }) => {
-    if (value.action === 'raw') serverPeer.framed.send({ id: value.id, result: 1, meta: { k: 5 } })
+  serverPeer.framed.on('message', (value: unknown) => {
+    const request = value as { id?: number; action?: string }
+    if (request.action === 'raw') serverPeer.framed.send({ id: request.id, result: 1, meta: { k: 5 } })
   })
   const bad = (await clientPeer.call('raw', null, { onMeta: () => undefined, timeout: 2000 }).catch((e: unknown) => e)) as CioError
   t.equal(bad.code, codes.INVALID_MESSAGE)

@@ -86,3 +86,6 @@ export function passedOptions(options: Readonly<Record<string, unknown>>, names:
   for (const name of names) if (options[name] !== undefined) passed[name] = options[name]
   return passed as CioOptions
 }
+
+/** Default time `drain()` gives the calls in flight: 10 s. */
+export const DEFAULT_DRAIN_TIMEOUT = 10_000

@@ -24,6 +24,7 @@ export interface DispatchingPeer extends RpcPeerApi {
   readonly _interceptors: InterceptorSet | undefined
   readonly _ownInterceptors: InterceptorSet | undefined
   readonly agentName: string | undefined
+  readonly _draining: boolean
 }
 
 /** What a request interceptor returns when it answered or refused the request itself. */
@@ -39,6 +40,7 @@ export function handleRequest(peer: DispatchingPeer, request: RpcRequest, caller
     const problem = metaProblem(request.meta, peer.maxMetaBytes, true)
     if (problem !== undefined) return refuseRequest(peer, request.id, codes.INVALID_ARGUMENT, `the request's ${problem}`)
   }
+  if (peer._draining) return refuseRequest(peer, request.id, codes.DRAINING, `${quote(request.action)} was refused: this side is draining (finishing its calls before it closes); call another`)
   const run = new RequestRun(peer, request, caller)
   ;(peer._runs ??= new Map()).set(run.id, run)
   const shared = peer._interceptors?.handle.length ?? 0
@@ -204,6 +206,18 @@ export class RequestRun implements RpcCall, ServedCall {
     this.state = CANCELLED
     this.release()
     const reason = cancelledReason(this)
+    this.abort(reason)
+    this.inner?.reject(reason)
+  }
+
+  /**
+   * A drain ran out of time: the signal aborts with `DRAINING` and the
+   * caller is answered with a `DRAINING` fault, so it knows to call elsewhere.
+   */
+  abandon(): void {
+    if (this.state !== RUNNING) return
+    const reason = new CioError(codes.DRAINING, `${quote(this.action)} was abandoned: this side drained and its time ran out`, { details: { action: this.action, id: this.id } })
+    this.fault(codes.DRAINING, reason.message)
     this.abort(reason)
     this.inner?.reject(reason)
   }

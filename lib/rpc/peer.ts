@@ -160,6 +160,8 @@ export class RpcPeer implements RpcPeerApi {
   _runs: Map<number, RequestRun> | undefined = undefined
   /** @internal The id of the last call made. */
   _nextId = 0
+  /** @internal Set by {@link drainPeers}: new calls either way are refused with `DRAINING`. */
+  _draining = false
 
   /** Prefer {@link attachRpc}, which also frames the socket when needed. */
   constructor(framed: FramedSocket, options: RpcPeerOptions = {}) {
@@ -334,6 +336,7 @@ async function callCore<T>(
   checkTimeout(timeout, action)
   const meta = givenMeta === undefined ? undefined : checkMeta(givenMeta, peer.maxMetaBytes, `the meta of ${JSON.stringify(action)}`)
   if (peer.framed.closed || !peer.socket.writable) throw new CioError(codes.DISCONNECTED, `cannot call ${action}: the connection is closed`, { details: { action } })
+  if (peer._draining) throw new CioError(codes.DRAINING, `cannot call ${action}: the connection is draining (finishing its calls before it closes)`, { details: { action } })
   const map = (peer._pending ??= new Map<number, PendingCall>())
   if (map.size >= peer.maxPendingCalls) {
     throw new CioError(codes.TOO_MANY_PENDING, `cannot call ${action}: ${map.size} calls already pending (maxPendingCalls ${peer.maxPendingCalls})`, {
@@ -471,6 +474,49 @@ function sharedRegistries(option: RpcPeerOptions['handlers'], resolved: readonly
     singleRegistries.set(registry, list)
   }
   return list
+}
+
+/** What a drain did with the calls in flight when it began (both directions). */
+export interface DrainResult {
+  /** Calls that finished (answered, or failed on their own) within the time given. */
+  completed: number
+  /** Calls still running when the time ran out: aborted, their callers told `DRAINING`. */
+  aborted: number
+}
+
+/**
+ * Drains connections: refuses new calls in either direction with
+ * `DRAINING`, waits up to `timeout` ms for the calls in flight both ways,
+ * then aborts what is left (handlers' signals abort with `DRAINING` and
+ * their callers get a `DRAINING` fault; our own pending calls fail with
+ * `DRAINING`). Does not close the connections. Always resolves.
+ */
+export async function drainPeers(peers: readonly RpcPeer[], timeout: number): Promise<DrainResult> {
+  let inFlight = 0
+  for (const peer of peers) {
+    peer._draining = true
+    inFlight += peer.pendingCalls + (peer._runs?.size ?? 0)
+  }
+  const busy = (): boolean => peers.some((peer) => !peer.closed && (peer.pendingCalls > 0 || (peer._runs?.size ?? 0) > 0))
+  const until = performance.now() + timeout
+  // Polled: calls end on many paths (answers, timeouts, cancels, closes), and a drain is rare.
+  while (busy() && performance.now() < until) await new Promise((resolve) => setTimeout(resolve, Math.min(10, Math.max(1, until - performance.now()))))
+  let aborted = 0
+  for (const peer of peers) {
+    if (peer.closed) continue
+    for (const run of [...(peer._runs?.values() ?? [])]) {
+      aborted++
+      run.abandon()
+    }
+    for (const pending of [...(peer._pending?.values() ?? [])]) {
+      const entry = finish(pending)
+      if (entry === undefined) continue
+      aborted++
+      sendCancel(peer, entry.id)
+      entry.settle(new CallFailure(codes.DRAINING, `call ${entry.id} (${entry.action}) was abandoned: the connection drained and its time ran out`))
+    }
+  }
+  return { completed: Math.max(0, inFlight - aborted), aborted }
 }
 
 /** Fails every pending call at once; the map is empty afterwards. */

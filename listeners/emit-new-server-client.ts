@@ -5,6 +5,7 @@ import { ChainError } from '../lib/chain/chain-error.js'
 import type { ServerClientContext, ServerContext } from '../lib/core/types.js'
 import type { CioOptions } from '../lib/core/options.js'
 import { guardSocket } from '../lib/core/socket-guard.js'
+import { connectionChannel, type ConnectionMessage } from '../lib/core/diagnostics.js'
 
 interface ServerState {
   cio: Cio
@@ -21,6 +22,7 @@ function serverOnConnection(this: Server, socket: Socket): void {
   // A reset from one client must never take the process down; its errors
   // become this server's `serverClientError` events.
   guardSocket(socket, this)
+  if (connectionChannel.hasSubscribers) connectionChannel.publish({ socket, remoteAddress: socket.remoteAddress, secure: state.secure } satisfies ConnectionMessage)
   const context: ServerClientContext = { cio: state.cio, options: state.options, owner: state.owner, server: this, serverClient: socket, secure: state.secure }
   const result = state.cio.getServerClientChain().run({ context })
   if (result.failed !== undefined || (!result.result && result.paused === undefined)) {

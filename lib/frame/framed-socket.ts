@@ -13,6 +13,7 @@ import { FrameDecoder, resolveMaxFrameBytes } from './decoder.js'
 import { kFramed } from '../core/symbols.js'
 import { encodeFrame } from './encoder.js'
 import { guardSocket, serverOfSocket } from '../core/socket-guard.js'
+import { protocolErrorChannel, type ProtocolErrorMessage } from '../core/diagnostics.js'
 
 /** Events of a {@link FramedSocket}, typed for `on`/`once`/`emit`. */
 export interface FramedSocketEvents {
@@ -212,6 +213,7 @@ export class FramedSocket extends EventEmitter<FramedSocketEvents> {
     this._decoder = undefined
     this.socket.destroy()
     this.emit('protocolError', error)
+    if (protocolErrorChannel.hasSubscribers) protocolErrorChannel.publish({ socket: this.socket, remoteAddress: this.socket.remoteAddress, code: error.code, error } satisfies ProtocolErrorMessage)
     // A server client's protocol error is also its server's, so that one
     // listener there sees them all.
     serverOfSocket(this.socket)?.emit('protocolError', error, this.socket)

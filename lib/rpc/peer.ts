@@ -286,7 +286,9 @@ function callIntercepted<T>(peer: RpcPeer, action: string, body: unknown, option
   let run: () => Promise<T>
   let trace: CallTrace | undefined
   if (callChannel.hasSubscribers) {
-    trace = { action, id: 0, meta: options?.meta ?? EMPTY_META, agent: peer.agentName, remoteAddress: peer.socket.remoteAddress, code: undefined }
+    const socket = peer.socket
+    // Read when a subscriber asks: a client's first call may start before its socket connects.
+    trace = { action, id: 0, meta: options?.meta ?? EMPTY_META, agent: peer.agentName, get remoteAddress() { return socket.remoteAddress }, code: undefined }
   }
   if (!intercepted) run = () => callCore<T>(peer, action, body, options, options?.meta, trace)
   else {

@@ -301,7 +301,10 @@ function callIntercepted<T>(peer: RpcPeer, action: string, body: unknown, option
       }
       const ctx: CallContext = { peer, action, body, meta, options, result: undefined, answerMeta: EMPTY_META }
       await runInterceptors(shared, own, ctx, async (c) => {
-        c.result = await callCore(peer, action, c.body, options, c.meta, trace, (answerMeta) => (c.answerMeta = answerMeta))
+        c.result = await callCore(peer, action, c.body, options, c.meta, trace, (answerMeta) => {
+          c.answerMeta = answerMeta
+          options?.onMeta?.(answerMeta)
+        })
       })
       return ctx.result as T
     }

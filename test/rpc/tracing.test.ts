@@ -4,7 +4,7 @@
  * context fields; `cio:connection` and `cio:protocol-error`. Over TCP and TLS.
  */
 import diagnostics from 'node:diagnostics_channel'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { CioError, codes } from '../../lib/errors.js'
 import { channelNames, type CallTrace, type ConnectionMessage, type ProtocolErrorMessage } from '../../lib/core/diagnostics.js'
 import { RpcFault } from '../../lib/rpc/protocol.js'
@@ -23,7 +23,7 @@ interface Seen {
 }
 
 /** Subscribes to a tracing channel for the test; returns what it saw. */
-function watch(t: Tap, name: string): Seen[] {
+function watch(t: Test, name: string): Seen[] {
   const seen: Seen[] = []
   const record = (event: string) => (message: unknown) => {
     const m = message as CallTrace
@@ -36,7 +36,7 @@ function watch(t: Tap, name: string): Seen[] {
   return seen
 }
 
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
+
 
 const settled = (seen: Seen[], action: string): Seen | undefined => seen.find((s) => s.event === 'asyncEnd' && s.action === action)
 

@@ -287,6 +287,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
     if (connection !== this.#connection || this.#state !== State.READY) return
     this.#options?.log?.('the server is draining; moving once the connection closes')
     this.#moving = true
+    this.#attempt = 0
     this.#peer = undefined
     this.#state = State.CONNECTING
   }
@@ -346,8 +347,8 @@ export class Agent extends CodedEmitter<AgentEvents> {
     const o = this.#options as ResolvedAgentOptions
     if (this.#moving && !this.#draining && this.#state !== State.CLOSED && this.#state !== State.STOPPED && o.reconnect !== undefined) {
       // The server drained: reconnect at once; sends keep waiting for the new connection.
-      this.#attempt = 0
-      this.#reconnectTimer = setTimeout(() => this.#connect(), backoffDelay(1, o.reconnect))
+      this.#attempt += 1
+      this.#reconnectTimer = setTimeout(() => this.#connect(), backoffDelay(this.#attempt, o.reconnect))
       this.#state = State.CONNECTING
     } else if (this.#state !== State.CLOSED) {
       this.#waiters.settle(new CioError(codes.OFFLINE, 'The connection to the agent server was lost before the handshake completed.', { cause: error }))

@@ -5,26 +5,18 @@ import { beat, resetBeat, sweep, type Beating } from '../../lib/agent/heartbeat.
 import { agentActions, HEARTBEAT_ID, PONG_FRAME } from '../../lib/agent/protocol.js'
 import { codes, type CioError } from '../../lib/errors.js'
 import { encodeFrame } from '../../lib/frame/encoder.js'
-import { attachRpc } from '../../lib/rpc/peer.js'
-import { cioRejection, RawReader } from '../helpers/framing.js'
-import { listenLocal, track } from '../helpers/net.js'
+import { cioRejection, type RawReader } from '../helpers/framing.js'
+import { peerWithRawEnd } from '../helpers/rpc.js'
 
 const INTERVAL = 150
 
 /**
- * A connection checked by hand: an RPC peer on the accepted socket, and the
- * other end raw, to see the pings and to answer (or not) as a test wants.
- * No timer is involved: each test calls `beat` where an interval would.
+ * A connection checked by hand: no timer is involved, each test calls `beat`
+ * where an interval would; the raw end sees the pings and answers (or not).
  */
 async function beatingConnection(t: Test): Promise<{ entry: Beating & { beating: boolean }; socket: net.Socket; raw: net.Socket; reader: RawReader }> {
-  const server = net.createServer()
-  const accepted = once(server, 'connection') as Promise<[net.Socket]>
-  const port = await listenLocal(t, server)
-  const raw = track(t, net.connect({ port, host: '127.0.0.1' }))
-  raw.on('error', () => {})
-  const reader = new RawReader(raw)
-  const [socket] = await accepted
-  const entry = { peer: attachRpc(socket), beatBytes: -1, beatPinged: true, beating: true }
+  const { peer, socket, raw, reader } = await peerWithRawEnd(t)
+  const entry = { peer, beatBytes: -1, beatPinged: true, beating: true }
   resetBeat(entry)
   return { entry, socket, raw, reader }
 }

@@ -1,7 +1,9 @@
+import { once } from 'node:events'
 import t from 'tap'
-import { agentActions, HEARTBEAT_ID, isAgentName, isReservedAction, parseWelcome, PING_FRAME, PONG_FRAME, quoteAction, RESERVED_PREFIX } from '../../lib/agent/protocol.js'
+import { agentActions, answerReservedAction, HEARTBEAT_ID, isAgentName, isReservedAction, parseWelcome, PING_FRAME, PONG_FRAME, RESERVED_PREFIX } from '../../lib/agent/protocol.js'
 import { codes } from '../../lib/errors.js'
 import { rawFrame } from '../helpers/framing.js'
+import { peerWithRawEnd } from '../helpers/rpc.js'
 
 t.test('protocol - the reserved actions all start with the reserved prefix, and only they count as reserved', async (t) => {
   t.equal(RESERVED_PREFIX, 'cio.')
@@ -46,10 +48,20 @@ t.test('protocol - parseWelcome refuses anything else with INVALID_MESSAGE', asy
   for (const [name, value] of cases) t.throws(() => parseWelcome(value), refused, name)
 })
 
-t.test('protocol - quoteAction quotes an action for a message and cuts it at 64 characters', async (t) => {
-  t.equal(quoteAction('echo'), '"echo"')
-  t.equal(quoteAction('say "hi"\n'), '"say \\"hi\\"\\n"', 'quotes and control characters are escaped')
-  t.equal(quoteAction('a'.repeat(64)), `"${'a'.repeat(64)}"`)
-  t.equal(quoteAction('a'.repeat(65)), `"${'a'.repeat(64)}..."`)
-  t.equal(quoteAction('b'.repeat(100_000)).length, 64 + 5, 'a huge action costs a short message')
+t.test('protocol - a ping is answered at once, the heartbeat ping with the pre-encoded pong', async (t) => {
+  const { peer, raw, reader } = await peerWithRawEnd(t)
+  answerReservedAction(peer, { id: 7, action: agentActions.PING })
+  t.same(await reader.next(), { id: 7 })
+  const bytes = once(raw, 'data') as Promise<[Buffer]>
+  answerReservedAction(peer, { id: HEARTBEAT_ID, action: agentActions.PING })
+  t.same((await bytes)[0], PONG_FRAME)
+})
+
+t.test('protocol - other reserved actions are refused with UNKNOWN_ACTION, and the connection stays', async (t) => {
+  const { peer, reader } = await peerWithRawEnd(t)
+  answerReservedAction(peer, { id: 3, action: 'cio.whatever' })
+  t.same(await reader.next(), { id: 3, fault: { code: codes.UNKNOWN_ACTION, message: 'no handler for the reserved action "cio.whatever"' } })
+  answerReservedAction(peer, { id: 4, action: agentActions.HELLO })
+  t.match(await reader.next(), { id: 4, fault: { code: codes.UNKNOWN_ACTION } }, 'a hello after the handshake too')
+  t.equal(peer.closed, false)
 })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { CERT_ALIASES, mergeOptions, moveAliases } from '../../lib/core/aliases.js'
+import { CERT_ALIASES, mergeOptions, moveCertAliases } from '../../lib/core/aliases.js'
 import type { CioOptions } from '../../lib/core/options.js'
 import { codes } from '../../lib/errors.js'
 
@@ -7,24 +7,24 @@ t.test('aliases - private, public and root stand for key, cert and ca', async (t
   t.same(CERT_ALIASES, { private: 'key', public: 'cert', root: 'ca' })
 })
 
-t.test('aliases - moveAliases moves each alias onto Node\'s name, in the object it is given', async (t) => {
+t.test('aliases - moveCertAliases moves each alias onto Node\'s name, in the object it is given', async (t) => {
   const options: CioOptions = { private: 'K', public: 'C', root: ['A'], port: 5 }
-  const moved = moveAliases(options)
+  const moved = moveCertAliases(options)
   t.equal(moved, options, 'the same object, changed in place')
   t.same(moved, { key: 'K', cert: 'C', ca: ['A'], port: 5 })
   t.same(Object.keys(moved).sort(), ['ca', 'cert', 'key', 'port'], 'the aliases are gone, not left undefined')
 })
 
-t.test('aliases - moveAliases leaves options without aliases as they are', async (t) => {
+t.test('aliases - moveCertAliases leaves options without aliases as they are', async (t) => {
   const options: CioOptions = { key: 'K', cert: 'C', host: '127.0.0.1' }
-  t.same(moveAliases(options), { key: 'K', cert: 'C', host: '127.0.0.1' })
-  t.same(moveAliases({ private: undefined, key: 'K' }), { private: undefined, key: 'K' }, 'an alias set to undefined counts as absent')
+  t.same(moveCertAliases(options), { key: 'K', cert: 'C', host: '127.0.0.1' })
+  t.same(moveCertAliases({ private: undefined, key: 'K' }), { private: undefined, key: 'K' }, 'an alias set to undefined counts as absent')
 })
 
 t.test('aliases - both names of one pair in one object are refused with INVALID_OPTION naming both', async (t) => {
   for (const [alias, name] of Object.entries(CERT_ALIASES)) {
     const options: CioOptions = { [alias]: 'a', [name]: 'b' }
-    t.throws(() => moveAliases(options), {
+    t.throws(() => moveCertAliases(options), {
       code: codes.INVALID_OPTION,
       message: `The options "${alias}" and "${name}" name the same thing; give only one of them.`,
       details: { option: alias, conflictsWith: name },

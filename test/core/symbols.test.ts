@@ -1,37 +1,36 @@
+import { once } from 'node:events'
 import net from 'node:net'
 import t from 'tap'
-import { socketSlot } from '../../lib/core/symbols.js'
+import * as symbols from '../../lib/core/symbols.js'
+import { kFramed, kGuardServer, kPeer } from '../../lib/core/symbols.js'
+import { framedOf } from '../../lib/frame/framed-socket.js'
+import { attachRpc, peerOf } from '../../lib/rpc/peer.js'
+import { listenLocal, track } from '../helpers/net.js'
 
-t.test('symbols - a slot reads undefined until set, then what was set, per socket', async (t) => {
-  const slot = socketSlot<{ n: number }>('test.slot')
-  const one = new net.Socket()
-  const two = new net.Socket()
-  t.equal(slot.get(one), undefined)
-  const value = { n: 1 }
-  slot.set(one, value)
-  t.equal(slot.get(one), value, 'the very object set')
-  t.equal(slot.get(two), undefined, 'another socket has its own')
-  slot.set(one, { n: 2 })
-  t.same(slot.get(one), { n: 2 }, 'set again replaces it')
+t.test('symbols - every per-socket key is its own symbol, named under cio.', async (t) => {
+  const keys = Object.entries(symbols)
+  t.ok(keys.length > 0)
+  for (const [name, key] of keys) {
+    t.equal(typeof key, 'symbol', name)
+    t.match((key as symbol).description, /^cio\./, `${name} says it is cio's in a heap snapshot`)
+  }
+  t.equal(new Set(keys.map(([, key]) => key)).size, keys.length, 'no two exports are the same key')
+  t.equal(new Set(keys.map(([, key]) => (key as symbol).description)).size, keys.length, 'nor share a description')
 })
 
-t.test('symbols - slots are independent, even with the same description', async (t) => {
-  const a = socketSlot<string>('same')
-  const b = socketSlot<string>('same')
-  const socket = new net.Socket()
-  a.set(socket, 'a')
-  t.equal(b.get(socket), undefined)
-  b.set(socket, 'b')
-  t.same([a.get(socket), b.get(socket)], ['a', 'b'])
-})
-
-t.test('symbols - the state sits under a symbol: no string key, nothing a user of the socket meets', async (t) => {
-  const socket = new net.Socket()
-  const keys = Object.keys(socket)
-  const names = Object.getOwnPropertyNames(socket)
-  socketSlot<number>('test.hidden').set(socket, 7)
-  t.same(Object.keys(socket), keys, 'no new enumerable string key')
-  t.same(Object.getOwnPropertyNames(socket), names, 'no new string key at all')
-  const added = Object.getOwnPropertySymbols(socket).filter((key) => key.description === 'test.hidden')
-  t.equal(added.length, 1, 'one symbol, named by the description')
+t.test('symbols - a framed RPC socket keeps its state under these keys, and adds no string key', async (t) => {
+  const server = net.createServer()
+  const accepted = once(server, 'connection') as Promise<[net.Socket]>
+  const port = await listenLocal(t, server)
+  const client = track(t, net.connect({ port, host: '127.0.0.1' }))
+  await accepted
+  const before = Object.keys(client)
+  const peer = attachRpc(client)
+  const held = client as net.Socket & { [kFramed]?: unknown; [kPeer]?: unknown; [kGuardServer]?: unknown }
+  t.equal(held[kPeer], peer)
+  t.equal(peerOf(client), peer)
+  t.equal(held[kFramed], framedOf(client))
+  t.equal(held[kFramed], peer.framed)
+  t.equal(held[kGuardServer], null, 'a client socket is guarded, with no server to report to')
+  t.same(Object.keys(client), before, 'no string key is added to the socket')
 })

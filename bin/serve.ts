@@ -5,12 +5,14 @@ import type { Output } from './output.js'
 import { readSecret } from './secret.js'
 import { certOptions, secretFlags, tlsFlags } from './tls-flags.js'
 import { UsageError } from './usage.js'
+import { drainAndReport, drainTimeout } from './drain.js'
 
-export const serveUsage = 'usage: cio serve [--port N] [--host H] [--tls --cert F --key F [--ca F --client-certs]] [--name-format A#] [--store FILE] [--hooks MODULE] [--json]'
+export const serveUsage = 'usage: cio serve [--port N] [--host H] [--tls --cert F --key F [--ca F --client-certs]] [--name-format A#] [--store FILE] [--hooks MODULE] [--drain-timeout MS] [--json]'
 
 export const serveHelp = `${serveUsage}
 
-Runs an agent server until interrupted (Ctrl-C closes it cleanly).
+Runs an agent server until interrupted: on SIGTERM or SIGINT (Ctrl-C) it drains
+(agents are told to move, calls in flight finish) and closes.
   --port N          port to listen on (default 7788; 0 picks a free one)
   --host H          address to listen on (default 127.0.0.1)
   --tls             use TLS; needs --cert and --key (PEM files)
@@ -18,6 +20,7 @@ Runs an agent server until interrupted (Ctrl-C closes it cleanly).
   --name-format F   agent names, a run of # is the counter (default A#)
   --store FILE      file data store: keeps the name counter across restarts
   --hooks MODULE    module whose default export is { action: handler } or a function given the server
+  --drain-timeout MS on SIGTERM or SIGINT, time the calls in flight get to finish (default 10000)
   --json            one JSON object per line instead of text
 The secret comes from $CIO_SECRET (or --secret-env NAME, or --secret-file FILE).`
 
@@ -27,7 +30,7 @@ export async function serveCommand(argv: string[], out: Output, stop: Promise<vo
   try {
     ;({ values } = parseArgs({
       args: argv,
-      options: { port: { type: 'string' }, host: { type: 'string' }, tls: { type: 'boolean' }, 'client-certs': { type: 'boolean' }, 'name-format': { type: 'string' }, store: { type: 'string' }, hooks: { type: 'string' }, json: { type: 'boolean' }, ...tlsFlags, ...secretFlags },
+      options: { port: { type: 'string' }, host: { type: 'string' }, tls: { type: 'boolean' }, 'client-certs': { type: 'boolean' }, 'name-format': { type: 'string' }, store: { type: 'string' }, hooks: { type: 'string' }, 'drain-timeout': { type: 'string' }, json: { type: 'boolean' }, ...tlsFlags, ...secretFlags },
       strict: true,
     }))
   } catch (error) {
@@ -37,6 +40,7 @@ export async function serveCommand(argv: string[], out: Output, stop: Promise<vo
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got "${values.port}"`, serveUsage)
   if (values.tls === true && (values.cert === undefined || values.key === undefined)) throw new UsageError('--tls needs --cert and --key', serveUsage)
   if (values['client-certs'] === true && values.ca === undefined) throw new UsageError('--client-certs needs --ca', serveUsage)
+  const drainMs = drainTimeout(values['drain-timeout'], serveUsage)
   const secret = readSecret(values, serveUsage, out.warn)
   const hooks = values.hooks === undefined ? undefined : await loadHooks(values.hooks, serveUsage)
 
@@ -59,6 +63,7 @@ export async function serveCommand(argv: string[], out: Output, stop: Promise<vo
     const address = await server.ready()
     out.record({ event: 'listening', host: address.address, port: address.port, tls: values.tls === true }, `agent server listening on ${address.address}:${address.port} (${values.tls === true ? 'TLS' : 'TCP'})`)
     await stop
+    await drainAndReport(server, drainMs, out)
   } finally {
     await server.close()
   }

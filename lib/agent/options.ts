@@ -28,6 +28,8 @@ export interface AgentCommonOptions {
   maxFrameBytes?: number
   /** Calls one connection may have waiting at once. @default 1024 */
   maxPendingCalls?: number
+  /** Largest metadata of one call or answer, in bytes of keys and values. @default 4096 */
+  maxMetaBytes?: number
 }
 
 /** The logger in force: the given one, `console.error` with a prefix for `debug: true`, else none. */

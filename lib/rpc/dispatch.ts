@@ -163,7 +163,8 @@ export class RequestRun implements RpcCall, ServedCall {
   }
 
   get deadline(): number {
-    return performance.timeOrigin + this.expiresAt
+    // The time left, on the wall clock as it reads now (the two clocks drift apart over a process's life).
+    return this.expiresAt === Infinity ? Infinity : Date.now() + (this.expiresAt - performance.now())
   }
 
   /** True once the caller cancelled the call. */

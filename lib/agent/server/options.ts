@@ -87,7 +87,7 @@ const OPTION_ROLES = {
   timeout: 'own', handshakeTimeout: 'own', heartbeatInterval: 'own', logger: 'own', debug: 'own', cio: 'own',
   key: 'tls', cert: 'tls', ca: 'tls', pfx: 'tls', private: 'tls', public: 'tls', root: 'tls', privateKey: 'tls', certificate: 'tls',
   passphrase: 'tls', requestCert: 'tls', rejectUnauthorized: 'tls', isClientAllowed: 'tls', rejectClient: 'tls',
-  maxFrameBytes: 'passed', maxPendingCalls: 'passed', noRelisten: 'passed', retryDelay: 'passed', maxRetries: 'passed',
+  maxFrameBytes: 'passed', maxPendingCalls: 'passed', maxMetaBytes: 'passed', noRelisten: 'passed', retryDelay: 'passed', maxRetries: 'passed',
 } as const satisfies Record<keyof AgentServerOptions, OptionRole>
 
 const TLS_KEYS = optionsWithRole(OPTION_ROLES, 'tls')

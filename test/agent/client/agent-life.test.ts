@@ -31,7 +31,8 @@ for (const { secure, name: transport } of TRANSPORTS) {
     proxy.freeze()
     const [serverElapsed, { elapsed: agentElapsed, reason }] = await Promise.all([serverSide, agentSide])
     for (const [side, elapsed] of [['server', serverElapsed], ['agent', agentElapsed]] as const) {
-      t.ok(elapsed < 2 * INTERVAL + 100, `${side} noticed after ${Math.round(elapsed)} ms (interval ${INTERVAL} ms)`)
+      // "Within two intervals", plus room for timers and a loaded machine: a bound on behaviour, not a speed test.
+      t.ok(elapsed < 2 * INTERVAL + 1000, `${side} noticed after ${Math.round(elapsed)} ms (interval ${INTERVAL} ms)`)
     }
     t.equal(reason.code, codes.HEARTBEAT_TIMEOUT, 'the agent says why')
     for (const [side, outcome] of [['agent', fromAgent], ['server', fromServer]] as const) {

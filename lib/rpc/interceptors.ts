@@ -54,8 +54,9 @@ export interface Interceptors {
 }
 
 /**
- * @internal A live pair of lists. One set can serve many peers (a server's
- * for all its connections): interceptors added later reach every peer.
+ * A live pair of interceptor lists. One set can serve many peers (a
+ * server's for all its connections): interceptors added later reach every
+ * peer. `use()` and the `interceptors` option make them; few need it directly.
  */
 export class InterceptorSet {
   readonly call: CallInterceptor[] = []

@@ -62,8 +62,11 @@ function startWrapped(run: RequestRun): void {
     const agent = peer.agentName
     trace = { action: run.action, id: run.id, meta: run.meta, agent, remoteAddress: peer.socket.remoteAddress, code: undefined }
   }
+  const shared = peer._interceptors?.handle
+  const own = peer._ownInterceptors?.handle
+  const intercepted = (shared?.length ?? 0) + (own?.length ?? 0) > 0
   const exec = (): Promise<unknown> =>
-    serving.run(run, () => runInterceptors(peer._interceptors?.handle, peer._ownInterceptors?.handle, run as HandleContext, innerRun)).then(
+    serving.run(run, () => (intercepted ? runInterceptors(shared, own, run as HandleContext, innerRun) : innerRun(run as HandleContext))).then(
       () => {
         if (trace !== undefined) trace.code = run.cancelled ? codes.CANCELLED : 'OK'
         run.succeed(run.result)

@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
 import { CioError, codes } from '../errors.js'
 import { FrameDecoder, resolveMaxFrameBytes, type FrameSink } from './decoder.js'
+import { resolveMaxJsonDepth } from './json-depth.js'
 import { encodeFrame } from './encoder.js'
 import { guardSocket, serverOfSocket } from '../core/socket-guard.js'
 
@@ -50,7 +51,18 @@ export interface FramedSocketOptions {
    * @default true
    */
   noDelay?: boolean
+  /**
+   * Deepest nesting of arrays and objects accepted in an incoming frame; a
+   * deeper one closes the connection with `FRAME_INVALID` before it is parsed.
+   * @default 256
+   */
+  maxJsonDepth?: number
 }
+
+/** Why reading is paused: the requests being answered reached their cap. */
+export const PAUSE_BUSY = 1
+/** Why reading is paused: the socket's write buffer is full (the peer does not read its answers). */
+export const PAUSE_WRITE = 2
 
 const kFramed = Symbol('cio.framed')
 
@@ -101,6 +113,8 @@ export class FramedSocket extends EventEmitter<FramedSocketEvents> implements Fr
   _batch: Batch = BATCH_IDLE
   /** @internal See {@link FramedOwner}. */
   _owner: FramedOwner | undefined = undefined
+  /** @internal Why reading is paused: a mask of `PAUSE_*` bits, 0 while reading. */
+  _paused = 0
 
   /** Prefer {@link attachFramed}, which refuses to frame a socket twice. */
   constructor(socket: Socket, options: FramedSocketOptions = {}) {
@@ -113,7 +127,7 @@ export class FramedSocket extends EventEmitter<FramedSocketEvents> implements Fr
     this.socket = socket
     this.maxFrameBytes = resolveMaxFrameBytes(options.maxFrameBytes)
     // Its own decoder's sink: no relay object per connection.
-    this._decoder = new FrameDecoder(this, { maxFrameBytes: this.maxFrameBytes })
+    this._decoder = new FrameDecoder(this, { maxFrameBytes: this.maxFrameBytes, maxJsonDepth: resolveMaxJsonDepth(options.maxJsonDepth) })
     const host = socket as FramedHost
     host[kFramed] = this
     if (socket.destroyed) {
@@ -200,6 +214,65 @@ export class FramedSocket extends EventEmitter<FramedSocketEvents> implements Fr
   }
 
   /**
+   * Caps incoming frames at `bytes` from now on (at most `maxFrameBytes`):
+   * a layer that has not authenticated its peer yet lowers the cap, and
+   * puts it back once it has.
+   */
+  limitIncoming(bytes: number): void {
+    const decoder = this._decoder
+    if (decoder !== undefined) decoder.maxFrameBytes = Math.min(resolveMaxFrameBytes(bytes), this.maxFrameBytes)
+  }
+
+  /** Why reading is paused (a mask of `PAUSE_*` bits); 0 while reading. */
+  get readingPaused(): number {
+    return this._paused
+  }
+
+  /**
+   * Stops reading for `reason` (a `PAUSE_*` bit): no frame is delivered
+   * after the current one and the socket is paused, so the kernel's buffers
+   * and then TCP's window hold the peer back. Reading resumes once every
+   * reason is lifted with {@link resumeReading}.
+   */
+  pauseReading(reason: number): void {
+    if (this._closed) return
+    const before = this._paused
+    this._paused = before | reason
+    if (before !== 0) return
+    this._decoder?.hold()
+    this.socket.pause()
+  }
+
+  /** Lifts one reason given to {@link pauseReading}. */
+  resumeReading(reason: number): void {
+    if ((this._paused & reason) === 0) return
+    this._paused &= ~reason
+    if (this._paused !== 0 || this._closed) return
+    // Frames held back go first; one of them may pause reading again.
+    this._decoder?.release()
+    if (this._paused === 0 && !this._closed) this.socket.resume()
+  }
+
+  /**
+   * Ends the connection without reading another byte: decoding stops, the
+   * socket is paused and ended, and destroyed as soon as what was written
+   * before (a refusal, say) has been handed to the kernel.
+   */
+  closeAfterFlush(): void {
+    if (this._closed) return
+    this._decoder?.destroy()
+    this._decoder = undefined
+    const socket = this.socket
+    socket.pause()
+    if (socket.writableFinished || !socket.writable) {
+      socket.destroy()
+      return
+    }
+    socket.once('finish', destroyThis)
+    socket.end()
+  }
+
+  /**
    * Reports a protocol error and closes the connection: destroys the socket
    * (without an `error` event), then emits `protocolError`. Only the first
    * call has an effect; used by the decoder and by layers above (RPC).
@@ -240,9 +313,14 @@ function framedOnData(this: FramedHost, chunk: Buffer): void {
   this[kFramed]?._decoder?.push(chunk)
 }
 
+function destroyThis(this: Socket): void {
+  this.destroy()
+}
+
 function framedOnDrain(this: FramedHost): void {
   const framed = this[kFramed]
   if (framed === undefined) return
+  framed.resumeReading(PAUSE_WRITE)
   const waiter = framed._drain
   framed._drain = undefined
   waiter?.resolve()

@@ -6,13 +6,32 @@
 import type { Socket } from 'node:net'
 import { CioError, codes, type CioErrorCode } from '../errors.js'
 import { encodeFrame } from '../frame/encoder.js'
+import { PAUSE_BUSY, PAUSE_WRITE, type FramedSocket } from '../frame/framed-socket.js'
 import type { RpcCall } from './handlers.js'
 import type { RpcPeer } from './peer.js'
 import { RpcFault, type RpcRequest } from './protocol.js'
 
-/** Runs the handlers for `request` and answers it. */
+/**
+ * Runs the handlers for `request` and answers it. At `maxIncomingCalls`
+ * requests being answered the connection stops being read until one is.
+ */
 export function handleRequest(peer: RpcPeer, request: RpcRequest): void {
+  if (++peer._answering >= peer.maxIncomingCalls) peer.framed.pauseReading(PAUSE_BUSY)
   new RequestRun(peer, request).step(undefined)
+}
+
+/** One request fewer being answered. */
+function answered(peer: RpcPeer): void {
+  if (peer._answering-- === peer.maxIncomingCalls) peer.framed.resumeReading(PAUSE_BUSY)
+}
+
+/**
+ * Writes an answer; when the socket's buffer is full the connection stops
+ * being read until it drains, so a peer that sends but does not read
+ * cannot make answers pile up here.
+ */
+export function sendAnswer(framed: FramedSocket, frame: Buffer): void {
+  if (!framed.sendFrame(frame)) framed.pauseReading(PAUSE_WRITE)
 }
 
 /**
@@ -30,6 +49,8 @@ class RequestRun implements RpcCall {
   private registry = 0
   private index = 0
   private ran = false
+  private done = false
+  private controller: AbortController | undefined = undefined
 
   constructor(peer: RpcPeer, request: RpcRequest) {
     this.peer = peer
@@ -40,6 +61,21 @@ class RequestRun implements RpcCall {
 
   get socket(): Socket {
     return this.peer.socket
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController()
+      const peer = this.peer
+      if (peer.closed) this.controller.abort(new CioError(codes.DISCONNECTED, 'the connection closed before this request was answered'))
+      else if (!this.done) (peer._watched ??= new Set()).add(this)
+    }
+    return this.controller.signal
+  }
+
+  /** The connection closed while this request was being answered. */
+  abort(reason: CioError): void {
+    this.controller?.abort(reason)
   }
 
   /**
@@ -121,7 +157,11 @@ class RequestRun implements RpcCall {
 
   /** Encodes and writes a response; an unencodable one becomes a fault. */
   private send(message: object): void {
-    const framed = this.peer.framed
+    const peer = this.peer
+    this.done = true
+    answered(peer)
+    if (this.controller !== undefined) peer._watched?.delete(this)
+    const framed = peer.framed
     // Gone: the caller's side has already failed the call with DISCONNECTED.
     if (framed.closed || !framed.socket.writable) return
     let frame: Buffer
@@ -141,8 +181,7 @@ class RequestRun implements RpcCall {
         return
       }
     }
-    // Responses are not throttled: `false` only means the kernel is behind.
-    framed.sendFrame(frame)
+    sendAnswer(framed, frame)
   }
 }
 
@@ -157,19 +196,20 @@ export function answerRequest(peer: RpcPeer, id: number, result?: unknown): void
 
 /**
  * Answers request `id` with a fault of `code`. With `close`, the connection
- * is then ended: the fault is flushed first and the peer sees a clean end
- * (TLS close_notify, then FIN), so it can read why it was turned away.
+ * is then ended without reading another byte: the fault is flushed first
+ * and the peer sees a clean end (TLS close_notify, then FIN), so it can
+ * read why it was turned away.
  */
 export function refuseRequest(peer: RpcPeer, id: number, code: CioErrorCode, message: string, close = false): void {
   sendDirect(peer, { id, fault: { code, message } })
-  if (close) peer.socket.end()
+  if (close) peer.framed.closeAfterFlush()
 }
 
 function sendDirect(peer: RpcPeer, message: object): void {
   const framed = peer.framed
   if (framed.closed || !framed.socket.writable) return
   try {
-    framed.sendFrame(encodeFrame(message, framed.maxFrameBytes))
+    sendAnswer(framed, encodeFrame(message, framed.maxFrameBytes))
   } catch (error) {
     // Only a maxFrameBytes too small for a short answer gets here.
     framed.fail(error instanceof CioError ? error : new CioError(codes.INTERNAL_ERROR, String(error)))

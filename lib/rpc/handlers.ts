@@ -17,6 +17,12 @@ export interface RpcCall {
   readonly peer: RpcPeer
   /** The connection it came on. */
   readonly socket: Socket
+  /**
+   * Aborts when the answer can no longer be sent: the connection closed
+   * (reason: a `CioError` with code `DISCONNECTED`). Made on first read, so
+   * handlers that never look at it cost nothing.
+   */
+  readonly signal: AbortSignal
 }
 
 /**

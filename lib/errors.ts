@@ -45,6 +45,9 @@ export const codes = {
   STORE_FAILED: 'STORE_FAILED',
   CLOSED: 'CLOSED',
   LISTEN_FAILED: 'LISTEN_FAILED',
+  TOO_MANY_CONNECTIONS: 'TOO_MANY_CONNECTIONS',
+  TLS_FAILED: 'TLS_FAILED',
+  INSECURE_TRANSPORT: 'INSECURE_TRANSPORT',
 } as const
 
 /** Every error code cio can produce. */

@@ -32,6 +32,9 @@ export const agentCodes = {
   LISTEN_FAILED: codes.LISTEN_FAILED,
   INVALID_OPTION: codes.INVALID_OPTION,
   INVALID_ARGUMENT: codes.INVALID_ARGUMENT,
+  TOO_MANY_CONNECTIONS: codes.TOO_MANY_CONNECTIONS,
+  TLS_FAILED: codes.TLS_FAILED,
+  INSECURE_TRANSPORT: codes.INSECURE_TRANSPORT,
 } as const
 
 /** One of the {@link agentCodes}. */

@@ -15,7 +15,8 @@ import { ensureServerListeners } from '../chains.js'
 import { sweep } from '../heartbeat.js'
 import { addHooks, serverHookAdapter, type HookMap, type ServerCatchAll, type ServerHook } from '../hooks.js'
 import type { Welcome } from '../protocol.js'
-import { bindAgentServer, Phase, trackSockets, type AgentRecord, type AgentServerHost, type ServerConnection } from './connection.js'
+import { bindAgentServer, Phase, type AgentRecord, type AgentServerHost, type ServerConnection } from './connection.js'
+import { Gate } from './admission.js'
 import { resolveServerOptions, type AgentServerOptions, type ResolvedServerOptions } from './options.js'
 import { RpcHandlers } from '../../rpc/handlers.js'
 import type { CioServer } from '../../core/server-events.js'
@@ -28,7 +29,13 @@ export interface AgentServerEvents {
   agentDisconnected: [agent: AgentRecord, reason: Error | undefined]
   /** The server is listening. */
   listening: [address: AddressInfo]
-  /** `LISTEN_FAILED`, `STORE_FAILED`, and agents turned away (`WRONG_SECRET`, `DUPLICATE_ID`). Never thrown: emitted only if listened to. */
+  /**
+   * `LISTEN_FAILED`, `STORE_FAILED`, agents turned away (`WRONG_SECRET`,
+   * `DUPLICATE_ID`), connections closed at accept (`TOO_MANY_CONNECTIONS`,
+   * at most one a second with the count) and plain TCP reachable from other
+   * machines (`INSECURE_TRANSPORT`, once, when listening). Never thrown:
+   * emitted only if listened to.
+   */
   error: [error: CioError]
 }
 
@@ -59,8 +66,8 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
   readonly #agents = new Map<string, ServerConnection>()
   /** Connections not admitted yet (admitted ones are in #agents). */
   readonly #connections = new Set<ServerConnection>()
-  /** TLS only: accepted sockets, TLS handshakes in progress included. */
-  readonly #sockets: Set<Socket> | undefined
+  /** Accepted sockets not admitted yet (TLS handshakes in progress included), with their deadlines. */
+  readonly #gate: Gate
   readonly #names: NameCounter
   readonly #ready: Promise<AddressInfo>
   #settleReady: { resolve(address: AddressInfo): void; reject(error: CioError): void; done: boolean }
@@ -83,9 +90,15 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
     this.#ready.catch(noop)
     this.#settleReady = settle
     bindAgentServer(this.netServer, this.#makeHost())
-    // Over TCP every accepted socket becomes a connection at once; over TLS
-    // one may sit in its TLS handshake, which close() must end too.
-    this.#sockets = o.secure ? trackSockets(this.netServer) : undefined
+    const self = this
+    this.#gate = new Gate(this.netServer, {
+      handshakeTimeout: o.handshakeTimeout,
+      maxPendingHandshakes: o.maxPendingHandshakes,
+      get closing() {
+        return self.#closing !== undefined
+      },
+      dropped: (error) => emitError(this, error, o.log),
+    })
     this.netServer.on('listening', () => this.#onListening())
     this.netServer.on('error', (error: Error) => this.#onServerError(error))
     const log = o.log
@@ -186,7 +199,8 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
     // Agent sockets first, with the reason; then the rest (TLS handshakes in progress).
     for (const connection of this.#connections) connection.socket.destroy(reason)
     for (const connection of this.#agents.values()) connection.socket.destroy(reason)
-    for (const socket of this.#sockets ?? []) socket.destroy()
+    for (const socket of this.#gate.sockets) socket.destroy()
+    this.#gate.stop()
     if (this.#connections.size + this.#agents.size > 0) await new Promise<void>((resolve) => (this.#drained = resolve))
     await closed
     await this.#names.idle()
@@ -198,6 +212,7 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
     return {
       secret: o.secret,
       handshakeTimeout: o.handshakeTimeout,
+      maxHandshakeFrameBytes: o.maxHandshakeFrameBytes,
       log: o.log,
       get closing() {
         return self.#closing !== undefined
@@ -263,6 +278,11 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
     this.#settleReady.resolve(address)
     this.#options.log?.(`listening on ${address.address}:${address.port} (${this.#options.secure ? 'TLS' : 'TCP'})`)
     emitSafely(this, 'listening', [address], this.#options.log)
+    if (this.#options.insecure) {
+      emitError(this, new CioError(codes.INSECURE_TRANSPORT, `The agent server listens on ${address.address}:${address.port} over plain TCP: anyone on the path reads every message and can test guesses of the secret offline. Use TLS, or say protocol: 'tcp' to accept this.`, {
+        details: { address: address.address, port: address.port },
+      }), this.#options.log)
+    }
   }
 
   #onServerError(cause: Error): void {

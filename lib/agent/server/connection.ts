@@ -50,8 +50,10 @@ export type Phase = (typeof Phase)[keyof typeof Phase]
 export interface AgentServerHost {
   /** The shared secret, as a KeyObject. */
   readonly secret: KeyObject
-  /** Milliseconds a connection has to complete the handshake. */
+  /** Milliseconds a connection has to complete the handshake, from accept. */
   readonly handshakeTimeout: number
+  /** Largest frame accepted before admission. */
+  readonly maxHandshakeFrameBytes: number
   /** True once `close()` was called: new connections are turned away. */
   readonly closing: boolean
   readonly log: AgentLogger | undefined
@@ -73,8 +75,6 @@ export interface AgentServerHost {
 
 /** What the handshake needs until it is done; dropped then, so an idle agent does not carry it. */
 export class HandshakeState {
-  /** The deadline (`handshakeTimeout`). */
-  timer: NodeJS.Timeout | undefined = undefined
   /** The agent's hello: its nonce and claimed name. */
   clientNonce: Buffer | undefined = undefined
   claimed: string | undefined = undefined
@@ -120,33 +120,6 @@ export function bindAgentServer(server: Server, host: AgentServerHost): void {
 /** The host a server was bound to, if any. */
 export function agentServerHostOf(server: Server): AgentServerHost | undefined {
   return hosts.get(server)
-}
-
-const kTracked = Symbol('cio.agentServerSockets')
-type Tracked = Socket & { [kTracked]?: Set<Socket> }
-
-function trackSocket(this: Tracked, socket: Tracked): void {
-  const set = this[kTracked]
-  if (set === undefined) return
-  set.add(socket)
-  socket[kTracked] = set
-  socket.on('close', untrackSocket)
-}
-
-function untrackSocket(this: Tracked): void {
-  this[kTracked]?.delete(this)
-}
-
-/**
- * Keeps every socket `server` accepts in the returned set until it closes,
- * so that `close()` can end them all, TLS handshakes in progress included.
- * Named handlers, no closure per connection.
- */
-export function trackSockets(server: Server): Set<Socket> {
-  const set = new Set<Socket>()
-  ;(server as unknown as Tracked)[kTracked] = set
-  server.on('connection', trackSocket)
-  return set
 }
 
 const connections = socketSlot<ServerConnection>('cio.agentConnection')

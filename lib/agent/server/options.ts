@@ -16,6 +16,8 @@ import { collectTls, hasTlsMaterial, rejectUnknown } from '../tls.js'
 import { DEFAULT_AGENT_PORT } from '../url.js'
 import type { CertOptions, CertSource, CioOptions } from '../../core/options.js'
 import { DEFAULT_CALL_TIMEOUT } from '../../rpc/options.js'
+import { resolveMaxFrameBytes } from '../../frame/decoder.js'
+import { DEFAULT_MAX_HANDSHAKE_FRAME_BYTES, DEFAULT_MAX_PENDING_HANDSHAKES } from './admission.js'
 
 /** The transports: plain TCP, or TLS. `ws`/`wss` are the seed's names for them (no WebSocket framing is involved). */
 export type AgentProtocol = 'tcp' | 'tls' | 'ws' | 'wss'
@@ -44,9 +46,9 @@ export interface AgentServerOptions extends AgentCommonOptions, CertOptions {
   wssOptions?: TlsOptions
   /** Ask agents for a client certificate (mutual TLS). @default false */
   requestCert?: boolean
-  /** Refuse agents whose certificate the `ca` did not sign. @default false */
+  /** With `requestCert`, refuse agents whose certificate the `ca` did not sign (Node's option; its default is true). @default true */
   rejectUnauthorized?: boolean
-  /** Allow-list of client certificates: `(commonName, certificate) => boolean` (cio's core option). */
+  /** Allow-list of client certificates: `(commonName, certificate) => boolean` (cio's core option); only certificates the `ca` verified reach it. */
   isClientAllowed?: (name: string | undefined, peerCertificate: PeerCertificate | undefined) => boolean
   /** What to do with a client the allow-list refused. @default close it */
   rejectClient?: (socket: Socket, name: string | undefined, peerCertificate: PeerCertificate | undefined) => void
@@ -60,6 +62,10 @@ export interface AgentServerOptions extends AgentCommonOptions, CertOptions {
   retryDelay?: number
   /** Listen retries before `error` with `LISTEN_FAILED`. @default 3 */
   maxRetries?: number
+  /** Connections accepted but not yet admitted (TLS handshakes included); beyond it new sockets are closed at accept (`TOO_MANY_CONNECTIONS`). @default 2048 */
+  maxPendingHandshakes?: number
+  /** Largest frame a connection may send before it is admitted, in bytes. @default 4096 */
+  maxHandshakeFrameBytes?: number
 }
 
 /** The options once checked. */
@@ -77,14 +83,27 @@ export interface ResolvedServerOptions {
   heartbeatInterval: number
   log: AgentLogger | undefined
   cio: Cio | undefined
+  maxPendingHandshakes: number
+  maxHandshakeFrameBytes: number
+  /** Plain TCP on an address other machines can reach, without `protocol: 'tcp'` said: warned about. */
+  insecure: boolean
 }
 
 const TLS_KEYS = ['key', 'cert', 'ca', 'pfx', 'private', 'public', 'root', 'privateKey', 'certificate', 'passphrase', 'requestCert', 'rejectUnauthorized', 'isClientAllowed', 'rejectClient']
-const PASSED = ['maxFrameBytes', 'maxPendingCalls', 'noRelisten', 'retryDelay', 'maxRetries']
+const PASSED = ['maxFrameBytes', 'maxPendingCalls', 'maxIncomingCalls', 'maxJsonDepth', 'noRelisten', 'retryDelay', 'maxRetries']
 const KNOWN = new Set([
   ...TLS_KEYS, ...PASSED, 'secret', 'port', 'host', 'protocol', 'tlsOptions', 'wssOptions', 'agentNameFormat', 'dataStore', 'timeout', 'handshakeTimeout',
-  'heartbeatInterval', 'logger', 'debug', 'cio',
+  'heartbeatInterval', 'logger', 'debug', 'cio', 'maxPendingHandshakes', 'maxHandshakeFrameBytes',
 ])
+
+/** Hosts only this machine can reach. */
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1|::ffff:127(\.\d{1,3}){3})$/i
+
+function positiveInteger(value: unknown, option: string, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw invalid(option, `The "${option}" option must be an integer of at least 1, got ${String(value)}.`)
+  return value
+}
 
 const PROTOCOLS: Readonly<Record<string, boolean>> = { tcp: false, ws: false, tls: true, wss: true }
 
@@ -118,8 +137,12 @@ export function resolveServerOptions(input: unknown): ResolvedServerOptions {
   const handshakeTimeout = checkMs(options.handshakeTimeout, 'handshakeTimeout', DEFAULT_HANDSHAKE_TIMEOUT)
   const serverOptions: CioOptions = { ...tls, secure, callTimeout: timeout }
   for (const name of PASSED) if (options[name] !== undefined) serverOptions[name] = options[name]
-  // The TLS handshake, which comes before the agent's, gets the same bound.
+  // The TLS handshake, which comes before the agent's, gets the same bound
+  // (the deadline from accept in admission.ts enforces it; Node's own
+  // timeout only reports). Both ends are cio: TLS 1.3 unless lowered in tlsOptions.
   if (secure && serverOptions.handshakeTimeout === undefined) serverOptions.handshakeTimeout = handshakeTimeout
+  if (secure && serverOptions.minVersion === undefined) serverOptions.minVersion = 'TLSv1.3'
+  const maxHandshakeFrameBytes = resolveMaxFrameBytes(options.maxHandshakeFrameBytes ?? DEFAULT_MAX_HANDSHAKE_FRAME_BYTES)
   return {
     secret,
     port,
@@ -133,5 +156,8 @@ export function resolveServerOptions(input: unknown): ResolvedServerOptions {
     heartbeatInterval: checkMs(options.heartbeatInterval, 'heartbeatInterval', DEFAULT_HEARTBEAT_INTERVAL, true),
     log: resolveLogger(options.logger, options.debug, 'cio agent-server'),
     cio: cio as Cio | undefined,
+    maxPendingHandshakes: positiveInteger(options.maxPendingHandshakes, 'maxPendingHandshakes', DEFAULT_MAX_PENDING_HANDSHAKES),
+    maxHandshakeFrameBytes,
+    insecure: !secure && protocol === undefined && !(typeof host === 'string' && LOOPBACK.test(host)),
   }
 }

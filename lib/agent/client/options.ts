@@ -57,7 +57,7 @@ export interface ResolvedAgentOptions {
 }
 
 const TLS_KEYS = ['key', 'cert', 'ca', 'pfx', 'private', 'public', 'root', 'passphrase', 'rejectUnauthorized', 'servername']
-const PASSED = ['maxFrameBytes', 'maxPendingCalls']
+const PASSED = ['maxFrameBytes', 'maxPendingCalls', 'maxIncomingCalls', 'maxJsonDepth']
 const KNOWN = new Set([
   ...TLS_KEYS, ...PASSED, 'host', 'secret', 'dataStore', 'tlsOptions', 'timeout', 'reconnect', 'handshakeTimeout', 'heartbeatInterval', 'logger', 'debug', 'cio',
 ])
@@ -89,6 +89,8 @@ export function resolveAgentOptions(input: unknown): ResolvedAgentOptions {
   const timeout = checkMs(options.timeout, 'timeout', DEFAULT_CALL_TIMEOUT)
   const clientOptions: CioOptions = { ...tls, host: address.host, port: address.port, secure: address.secure, callTimeout: timeout }
   for (const name of PASSED) if (options[name] !== undefined) clientOptions[name] = options[name]
+  // Both ends are cio: TLS 1.3 unless lowered in tlsOptions.
+  if (address.secure && clientOptions.minVersion === undefined) clientOptions.minVersion = 'TLSv1.3'
   return {
     secret,
     address,

@@ -9,7 +9,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import { buildCio, type Cio } from '../../core/builder.js'
 import { CioError, codes, describeError } from '../../errors.js'
 import { allOrFailure, callAll, checkCall, type ByAgent, type SendOutcome } from '../calls.js'
-import { NameCounter } from './name-counter.js'
+import { Claim, NameCounter } from './name-counter.js'
 import { CodedEmitter, emitError, emitSafely } from '../errors.js'
 import { ensureServerListeners } from '../chains.js'
 import { sweep } from '../heartbeat.js'
@@ -80,7 +80,7 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
   constructor(options: AgentServerOptions) {
     super()
     const o = (this.#options = resolveServerOptions(options))
-    this.#names = new NameCounter(o.nameFormat, o.store, (error) => emitError(this, error, o.log))
+    this.#names = new NameCounter(o.nameFormat, o.store, (error) => emitError(this, error, o.log), o.storeTimeout)
     this.cio = o.cio ?? buildCio()
     ensureServerListeners(this.cio)
     this.netServer = this.cio.server({ ...o.serverOptions, handlers: this.#hooks })
@@ -226,28 +226,41 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
   }
 
   async #name(connection: ServerConnection, claimed: string | undefined): Promise<Welcome> {
-    await this.#names.loaded
+    await this.#names.ready()
     if (this.#closing !== undefined) throw new CioError(codes.CLOSED, 'The agent server is closing.')
     // Closed or turned away while the store loaded: it must not take a name it would never give back.
     if (connection.phase !== Phase.NAMING) throw new CioError(codes.DISCONNECTED, 'The connection ended before its name was settled.')
-    let welcome: Welcome
-    let changed: boolean
-    if (claimed !== undefined) {
-      if (this.#agents.has(claimed)) {
-        throw new CioError(codes.DUPLICATE_ID, `The name ${claimed} belongs to an agent that is connected; the first connection keeps it.`, { details: { name: claimed } })
-      }
-      changed = this.#names.observe(claimed)
-      welcome = { name: claimed, firstTime: false }
-    } else {
-      welcome = { name: this.#names.next(), firstTime: true }
-      changed = true
+    let name: string
+    let firstTime = false
+    let changed = false
+    if (claimed !== undefined && this.#agents.has(claimed)) {
+      throw new CioError(codes.DUPLICATE_ID, `The name ${claimed} belongs to an agent that is connected; the first connection keeps it.`, { details: { name: claimed } })
     }
-    connection.name = welcome.name
+    const claim = claimed === undefined ? Claim.RENAME : this.#names.claim(claimed)
+    if (claim === Claim.RENAME) {
+      // Throws STORE_FAILED while the counter is not the store's; a name
+      // still held by a connection (claimed while the store failed) is skipped.
+      do name = this.#names.next()
+      while (this.#agents.has(name))
+      firstTime = changed = true
+    } else {
+      name = claimed as string
+      changed = claim === Claim.MOVED
+    }
+    connection.name = name
     this.#connections.delete(connection)
-    this.#agents.set(welcome.name, connection)
-    // A name is given out only once the counter that covers it is saved.
-    if (changed) await this.#names.persist()
-    return welcome
+    this.#agents.set(name, connection)
+    // A name is given out only once the counter that covers it is saved; a failed save refuses it.
+    if (changed) {
+      try {
+        await this.#names.persist()
+      } catch (error) {
+        if (this.#agents.get(name) === connection) this.#agents.delete(name)
+        connection.name = undefined
+        throw error
+      }
+    }
+    return { name, firstTime }
   }
 
   #admit(connection: ServerConnection, welcome: Welcome): void {

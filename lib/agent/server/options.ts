@@ -9,9 +9,9 @@ import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, type AgentCommon
 import type { Cio } from '../../core/builder.js'
 import { CioError, codes } from '../../errors.js'
 import { checkMs, checkStore, resolveLogger, type AgentLogger } from '../errors.js'
-import { secretKey, type Secret } from '../handshake.js'
+import { handshakeKey, type Secret } from '../handshake.js'
 import { DEFAULT_NAME_FORMAT, parseNameFormat, type NameFormat } from '../names.js'
-import type { DataStore, StoreDoc } from '../store.js'
+import { DEFAULT_STORE_TIMEOUT, type DataStore, type StoreDoc } from '../store.js'
 import { collectTls, hasTlsMaterial, rejectUnknown } from '../tls.js'
 import { DEFAULT_AGENT_PORT } from '../url.js'
 import type { CertOptions, CertSource, CioOptions } from '../../core/options.js'
@@ -56,6 +56,8 @@ export interface AgentServerOptions extends AgentCommonOptions, CertOptions {
   agentNameFormat?: string
   /** Keeps the name counter across restarts (`{ counter }`). @default none: counted in memory */
   dataStore?: DataStore<StoreDoc>
+  /** Milliseconds the store's `load()` or `save()` may take before it counts as failed. @default 5000 */
+  storeTimeout?: number
   /** Do not retry `listen()` when the port is taken. @default false */
   noRelisten?: boolean
   /** Wait before each listen retry, in ms. @default 3000 */
@@ -85,6 +87,7 @@ export interface ResolvedServerOptions {
   cio: Cio | undefined
   maxPendingHandshakes: number
   maxHandshakeFrameBytes: number
+  storeTimeout: number
   /** Plain TCP on an address other machines can reach, without `protocol: 'tcp'` said: warned about. */
   insecure: boolean
 }
@@ -93,7 +96,7 @@ const TLS_KEYS = ['key', 'cert', 'ca', 'pfx', 'private', 'public', 'root', 'priv
 const PASSED = ['maxFrameBytes', 'maxPendingCalls', 'maxIncomingCalls', 'maxJsonDepth', 'noRelisten', 'retryDelay', 'maxRetries']
 const KNOWN = new Set([
   ...TLS_KEYS, ...PASSED, 'secret', 'port', 'host', 'protocol', 'tlsOptions', 'wssOptions', 'agentNameFormat', 'dataStore', 'timeout', 'handshakeTimeout',
-  'heartbeatInterval', 'logger', 'debug', 'cio', 'maxPendingHandshakes', 'maxHandshakeFrameBytes',
+  'heartbeatInterval', 'logger', 'debug', 'cio', 'maxPendingHandshakes', 'maxHandshakeFrameBytes', 'storeTimeout',
 ])
 
 /** Hosts only this machine can reach. */
@@ -118,7 +121,7 @@ export function resolveServerOptions(input: unknown): ResolvedServerOptions {
   }
   const options = input as Record<string, unknown>
   rejectUnknown(options, KNOWN, 'AgentServer')
-  const secret = secretKey(options.secret)
+  const secret = handshakeKey(options.secret as Secret)
   const { port = DEFAULT_AGENT_PORT, host, protocol, cio } = options
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) throw invalid('port', `The "port" option must be an integer from 0 to 65535, got ${String(port)}.`)
   if (host !== undefined && (typeof host !== 'string' || host === '')) throw invalid('host', 'The "host" option must be a non-empty string.')
@@ -158,6 +161,7 @@ export function resolveServerOptions(input: unknown): ResolvedServerOptions {
     cio: cio as Cio | undefined,
     maxPendingHandshakes: positiveInteger(options.maxPendingHandshakes, 'maxPendingHandshakes', DEFAULT_MAX_PENDING_HANDSHAKES),
     maxHandshakeFrameBytes,
+    storeTimeout: checkMs(options.storeTimeout, 'storeTimeout', DEFAULT_STORE_TIMEOUT),
     insecure: !secure && protocol === undefined && !(typeof host === 'string' && LOOPBACK.test(host)),
   }
 }

@@ -21,7 +21,7 @@ import { channelBinding, clientProof, createNonce, encodeHello, encodeResponse, 
 import { agentActions, HEARTBEAT_ID, parseWelcome, PONG_FRAME, quoteAction, RESERVED_PREFIX } from '../protocol.js'
 import { resetBeat } from '../heartbeat.js'
 import { ClientConnection, clientConnectionOf, kAgentClient, setClientConnection, type AgentClientHost } from './connection.js'
-import { answerRequest, refuseRequest } from '../../rpc/dispatch.js'
+import { answerRequest, refuseRequest, sendAnswer } from '../../rpc/dispatch.js'
 import { peerOf, type RpcInterceptor, type RpcPeer } from '../../rpc/peer.js'
 import type { RpcRequest } from '../../rpc/protocol.js'
 
@@ -64,7 +64,7 @@ function interceptClientRequest(peer: RpcPeer, request: RpcRequest): boolean {
   }
   if (!action.startsWith(RESERVED_PREFIX)) return false
   if (action === agentActions.PING) {
-    if (request.id === HEARTBEAT_ID) peer.framed.sendFrame(PONG_FRAME)
+    if (request.id === HEARTBEAT_ID) sendAnswer(peer.framed, PONG_FRAME)
     else answerRequest(peer, request.id)
   } else {
     refuseRequest(peer, request.id, codes.UNKNOWN_ACTION, `no handler for the reserved action ${quoteAction(action)}`)

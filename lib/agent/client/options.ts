@@ -7,7 +7,7 @@ import type { ConnectionOptions } from 'node:tls'
 import type { Cio } from '../../core/builder.js'
 import { CioError, codes } from '../../errors.js'
 import { checkMs, checkStore, resolveLogger, type AgentLogger } from '../errors.js'
-import { secretKey, type Secret } from '../handshake.js'
+import { handshakeKey, type Secret } from '../handshake.js'
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, type AgentCommonOptions } from '../options.js'
 import type { DataStore, StoreDoc } from '../store.js'
 import { collectTls, hasTlsMaterial, rejectUnknown } from '../tls.js'
@@ -38,6 +38,8 @@ export interface AgentOptions extends AgentCommonOptions, CertOptions {
   tlsOptions?: ConnectionOptions
   /** Reconnect backoff (`initialDelay` 100 ms, `factor` 2, `maxDelay` 5000 ms), or `false` not to reconnect. @default the backoff above */
   reconnect?: BackoffOptions | boolean
+  /** Stop for good after `WRONG_SECRET` instead of retrying at the longest backoff. @default false */
+  stopOnWrongSecret?: boolean
 }
 
 /** The options once checked. */
@@ -54,13 +56,20 @@ export interface ResolvedAgentOptions {
   heartbeatInterval: number
   log: AgentLogger | undefined
   cio: Cio | undefined
+  stopOnWrongSecret: boolean
 }
 
 const TLS_KEYS = ['key', 'cert', 'ca', 'pfx', 'private', 'public', 'root', 'passphrase', 'rejectUnauthorized', 'servername']
 const PASSED = ['maxFrameBytes', 'maxPendingCalls', 'maxIncomingCalls', 'maxJsonDepth']
 const KNOWN = new Set([
-  ...TLS_KEYS, ...PASSED, 'host', 'secret', 'dataStore', 'tlsOptions', 'timeout', 'reconnect', 'handshakeTimeout', 'heartbeatInterval', 'logger', 'debug', 'cio',
+  ...TLS_KEYS, ...PASSED, 'host', 'secret', 'dataStore', 'tlsOptions', 'timeout', 'reconnect', 'handshakeTimeout', 'heartbeatInterval', 'logger', 'debug', 'cio', 'stopOnWrongSecret',
 ])
+
+function checkBoolean(value: unknown, option: string): boolean {
+  if (value === undefined) return false
+  if (typeof value !== 'boolean') throw new CioError(codes.INVALID_OPTION, `The "${option}" option must be a boolean, got ${typeof value}.`, { details: { option } })
+  return value
+}
 
 /** Checks the options, applies the defaults; throws `INVALID_OPTION` (or `CERT_READ`) naming the option. */
 export function resolveAgentOptions(input: unknown): ResolvedAgentOptions {
@@ -70,7 +79,7 @@ export function resolveAgentOptions(input: unknown): ResolvedAgentOptions {
   const options = input as Record<string, unknown>
   rejectUnknown(options, KNOWN, 'Agent')
   if (options.host === undefined) throw new CioError(codes.INVALID_OPTION, 'The "host" option is required: where the agent server is, e.g. "tls://example.com:7788".', { details: { option: 'host' } })
-  const secret = secretKey(options.secret)
+  const secret = handshakeKey(options.secret as Secret)
   const tls = collectTls(options, TLS_KEYS)
   const material = hasTlsMaterial(tls, true)
   const address = parseAgentHost(options.host, 'host', material)
@@ -102,5 +111,6 @@ export function resolveAgentOptions(input: unknown): ResolvedAgentOptions {
     heartbeatInterval: checkMs(options.heartbeatInterval, 'heartbeatInterval', DEFAULT_HEARTBEAT_INTERVAL, true),
     log: resolveLogger(options.logger, options.debug, 'cio agent'),
     cio: cio as Cio | undefined,
+    stopOnWrongSecret: checkBoolean(options.stopOnWrongSecret, 'stopOnWrongSecret'),
   }
 }

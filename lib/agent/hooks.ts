@@ -16,13 +16,13 @@ import { RpcFault } from '../rpc/protocol.js'
 // as `(message: { a: number }) => ...` is accepted, its annotation being the
 // author's (unchecked) statement of what agents send, as with `call<T>()`.
 interface HookMethods {
-  serverHook(message: unknown, agent: AgentRecord): unknown
-  serverCatchAll(action: string, message: unknown, agent: AgentRecord): unknown
+  serverHook(message: unknown, agent: AgentRecord, call: RpcCall): unknown
+  serverCatchAll(action: string, message: unknown, agent: AgentRecord, call: RpcCall): unknown
   agentHook(message: unknown, call: RpcCall): unknown
   agentCatchAll(action: string, message: unknown, call: RpcCall): unknown
 }
 
-/** A server hook: gets the agent's message and record; returns the answer (or a promise of it). */
+/** A server hook: gets the agent's message, its record and the call (`call.signal` aborts if the agent goes); returns the answer (or a promise of it). */
 export type ServerHook = HookMethods['serverHook']
 /** A server catch-all hook: runs for every action, before the action's own hooks. */
 export type ServerCatchAll = HookMethods['serverCatchAll']
@@ -67,8 +67,8 @@ function recordOf(call: RpcCall): AgentRecord {
 
 /** Server hooks get the agent's record, found from the socket the call came on. */
 export const serverHookAdapter: HookAdapter<ServerHook, ServerCatchAll> = {
-  handler: (hook) => (body, call) => hook(body, recordOf(call)),
-  catchAll: (hook) => (action, body, call) => hook(action, body, recordOf(call)),
+  handler: (hook) => (body, call) => hook(body, recordOf(call), call),
+  catchAll: (hook) => (action, body, call) => hook(action, body, recordOf(call), call),
 }
 
 /** Agent hooks are RPC handlers as they are: `(message, call)`. */

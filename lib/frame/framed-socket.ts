@@ -63,6 +63,23 @@ export interface FramedSocketOptions {
 export const PAUSE_BUSY = 1
 /** Why reading is paused: the socket's write buffer is full (the peer does not read its answers). */
 export const PAUSE_WRITE = 2
+/** Why reading is paused: this connection had its share of frames for this turn of the event loop. */
+export const PAUSE_TURN = 4
+
+/**
+ * Bytes read ahead while frames are held: the socket is only paused past
+ * them, so that a peer that closes while a few calls wait is noticed at
+ * once (a paused socket does not see the FIN), and the kernel and TCP's
+ * window hold back the rest.
+ */
+const READ_AHEAD_BYTES = 256 * 1024
+
+/**
+ * Frames one connection may deliver before the others get their turn: a
+ * peer flooding tiny frames (pings) would otherwise keep the event loop on
+ * its socket for a whole read of 32 chunks, tens of thousands of frames.
+ */
+const FRAMES_PER_TURN = 256
 
 const kFramed = Symbol('cio.framed')
 
@@ -115,6 +132,8 @@ export class FramedSocket extends EventEmitter<FramedSocketEvents> implements Fr
   _owner: FramedOwner | undefined = undefined
   /** @internal Why reading is paused: a mask of `PAUSE_*` bits, 0 while reading. */
   _paused = 0
+  /** @internal Frames delivered since the last yield to the event loop. */
+  _turnFrames = 0
 
   /** Prefer {@link attachFramed}, which refuses to frame a socket twice. */
   constructor(socket: Socket, options: FramedSocketOptions = {}) {
@@ -144,6 +163,11 @@ export class FramedSocket extends EventEmitter<FramedSocketEvents> implements Fr
 
   /** @internal The decoder's output: the owner first, then the `message` listeners. */
   onFrame(value: unknown): void {
+    if (++this._turnFrames >= FRAMES_PER_TURN) {
+      this._turnFrames = 0
+      this.pauseReading(PAUSE_TURN)
+      setImmediate(endTurn, this)
+    }
     const owner = this._owner
     if (owner !== undefined) owner.message(this, value)
     this.emit('message', value)
@@ -230,8 +254,9 @@ export class FramedSocket extends EventEmitter<FramedSocketEvents> implements Fr
 
   /**
    * Stops reading for `reason` (a `PAUSE_*` bit): no frame is delivered
-   * after the current one and the socket is paused, so the kernel's buffers
-   * and then TCP's window hold the peer back. Reading resumes once every
+   * after the current one; bytes are still read up to a small read-ahead
+   * (so a close is seen), then the socket is paused and the kernel's
+   * buffers and TCP's window hold the peer back. Reading resumes once every
    * reason is lifted with {@link resumeReading}.
    */
   pauseReading(reason: number): void {
@@ -239,8 +264,9 @@ export class FramedSocket extends EventEmitter<FramedSocketEvents> implements Fr
     const before = this._paused
     this._paused = before | reason
     if (before !== 0) return
-    this._decoder?.hold()
-    this.socket.pause()
+    const decoder = this._decoder
+    decoder?.hold()
+    if (decoder !== undefined && decoder.bufferedBytes > READ_AHEAD_BYTES) this.socket.pause()
   }
 
   /** Lifts one reason given to {@link pauseReading}. */
@@ -250,7 +276,7 @@ export class FramedSocket extends EventEmitter<FramedSocketEvents> implements Fr
     if (this._paused !== 0 || this._closed) return
     // Frames held back go first; one of them may pause reading again.
     this._decoder?.release()
-    if (this._paused === 0 && !this._closed) this.socket.resume()
+    if (this._paused === 0 && !this._closed && this.socket.isPaused()) this.socket.resume()
   }
 
   /**
@@ -310,7 +336,15 @@ function endBatch(framed: FramedSocket): void {
 }
 
 function framedOnData(this: FramedHost, chunk: Buffer): void {
-  this[kFramed]?._decoder?.push(chunk)
+  const framed = this[kFramed]
+  const decoder = framed?._decoder
+  if (decoder === undefined) return
+  decoder.push(chunk)
+  if ((framed as FramedSocket)._paused !== 0 && decoder.bufferedBytes > READ_AHEAD_BYTES) this.pause()
+}
+
+function endTurn(framed: FramedSocket): void {
+  framed.resumeReading(PAUSE_TURN)
 }
 
 function destroyThis(this: Socket): void {

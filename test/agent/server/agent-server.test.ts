@@ -244,7 +244,11 @@ t.test('agent server - a failing data store fails closed: new agents are refused
   t.equal(returning, 'A7')
   t.same(saved, [], 'nothing saved while the counter is not the store\'s')
   // A new agent: refused with STORE_FAILED until the load is retried (once a second), then named after the stored counter.
-  const { name } = await readyAgent(t, port, false, { reconnect: { initialDelay: 200, maxDelay: 400 } })
+  const fresh = await makeAgent(t, port, false, { reconnect: { initialDelay: 200, maxDelay: 400 } })
+  const refusals: string[] = []
+  fresh.on('error', (error) => refusals.push(error.code))
+  const name = await new Promise<string>((resolve) => fresh.once('ready', resolve))
+  t.ok(refusals.length >= 1 && refusals.every((code) => code === codes.STORE_FAILED), 'refused with STORE_FAILED while the counter was not loaded')
   t.equal(name, 'A42', 'named from the counter loaded on retry, never A1')
   t.equal(loads, 2, 'loaded again')
   t.match(errors[0], { code: codes.STORE_FAILED, message: /disk on fire/ })

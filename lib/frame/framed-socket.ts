@@ -81,6 +81,15 @@ const READ_AHEAD_BYTES = 256 * 1024
  */
 const FRAMES_PER_TURN = 256
 
+/** The event-loop turn frames are counted in: moved on by one `setImmediate` per turn with traffic, shared by every connection. */
+let currentTurn = 0
+let turnScheduled = false
+
+function nextTurn(): void {
+  currentTurn++
+  turnScheduled = false
+}
+
 const kFramed = Symbol('cio.framed')
 
 /** Nothing sent this tick / one frame sent directly / later frames corked. */
@@ -132,8 +141,10 @@ export class FramedSocket extends EventEmitter<FramedSocketEvents> implements Fr
   _owner: FramedOwner | undefined = undefined
   /** @internal Why reading is paused: a mask of `PAUSE_*` bits, 0 while reading. */
   _paused = 0
-  /** @internal Frames delivered since the last yield to the event loop. */
+  /** @internal Frames delivered in turn {@link _turn} of the event loop. */
   _turnFrames = 0
+  /** @internal */
+  _turn = -1
 
   /** Prefer {@link attachFramed}, which refuses to frame a socket twice. */
   constructor(socket: Socket, options: FramedSocketOptions = {}) {
@@ -163,8 +174,15 @@ export class FramedSocket extends EventEmitter<FramedSocketEvents> implements Fr
 
   /** @internal The decoder's output: the owner first, then the `message` listeners. */
   onFrame(value: unknown): void {
-    if (++this._turnFrames >= FRAMES_PER_TURN) {
+    if (this._turn !== currentTurn) {
+      this._turn = currentTurn
       this._turnFrames = 0
+      if (!turnScheduled) {
+        turnScheduled = true
+        setImmediate(nextTurn)
+      }
+    }
+    if (++this._turnFrames >= FRAMES_PER_TURN) {
       this.pauseReading(PAUSE_TURN)
       setImmediate(endTurn, this)
     }

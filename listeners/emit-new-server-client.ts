@@ -1,7 +1,7 @@
 import type { Server, Socket } from 'node:net'
 import { TLSSocket } from 'node:tls'
-import type { Cio } from '../lib/core/builder.js'
-import type { Listener } from '../lib/chain/chain.js'
+import type { Cio } from '../lib/core/types.js'
+import type { Listener } from '../lib/chain/types.js'
 import { ChainError } from '../lib/chain/chain-error.js'
 import type { ServerClientContext, ServerContext } from '../lib/core/types.js'
 import type { CioOptions } from '../lib/core/options.js'
@@ -11,6 +11,7 @@ interface ServerState {
   cio: Cio
   options: CioOptions
   secure: boolean
+  owner: object | undefined
 }
 
 const servers = new WeakMap<Server, ServerState>()
@@ -24,7 +25,7 @@ function serverOnConnection(this: Server, socket: Socket): void {
   // Renegotiation only serves a client that wants the server to redo
   // expensive work (TLS 1.2; TLS 1.3 has none): refused, the guard closes it.
   if (socket instanceof TLSSocket) socket.disableRenegotiation()
-  const context: ServerClientContext = { cio: state.cio, options: state.options, server: this, serverClient: socket, secure: state.secure }
+  const context: ServerClientContext = { cio: state.cio, options: state.options, owner: state.owner, server: this, serverClient: socket, secure: state.secure }
   const result = state.cio.getServerClientChain().run({ context })
   if (result.failed !== undefined || (!result.result && result.paused === undefined)) {
     this.emit('serverClientError', new ChainError('server-client', result), socket)
@@ -47,10 +48,10 @@ function serverOnTlsClientError(_error: Error, socket: Socket): void {
  * whose TLS handshake fails.
  */
 export const emitNewServerClient: Listener<ServerContext> = function emitNewServerClient(_control, context) {
-  const { server, cio, options } = context
+  const { server, cio, options, owner } = context
   if (server === undefined) return
   const secure = context.secure === true
-  servers.set(server, { cio, options, secure })
+  servers.set(server, { cio, options, secure, owner })
   server.on(secure ? 'secureConnection' : 'connection', serverOnConnection)
   if (secure) server.on('tlsClientError', serverOnTlsClientError)
 }

@@ -1,9 +1,9 @@
-import type { Listener } from '../lib/chain/chain.js'
+import type { Listener } from '../lib/chain/types.js'
 import { socketOf, type SocketContext } from '../lib/core/types.js'
 import { attachFramed, framedOf, type FramedSocket } from '../lib/frame/framed-socket.js'
 import { resolveMaxFrameBytes } from '../lib/frame/decoder.js'
 import { resolveMaxJsonDepth } from '../lib/frame/json-depth.js'
-import type { OptionsChecker } from '../lib/core/builder.js'
+import type { OptionsChecker } from '../lib/core/types.js'
 
 /**
  * Frames the socket of a client or server-client chain run, once: a second
@@ -19,7 +19,7 @@ export function frameContextSocket(context: SocketContext): FramedSocket | undef
   if (existing !== undefined) return existing
   // A server client's protocol errors reach its server through the socket
   // guard that cio/emit-new-server-client set on it.
-  const { maxFrameBytes, noDelay, maxJsonDepth } = context.options as { maxFrameBytes?: number; noDelay?: boolean; maxJsonDepth?: number }
+  const { maxFrameBytes, noDelay, maxJsonDepth } = context.options
   return attachFramed(socket, { maxFrameBytes, noDelay, maxJsonDepth })
 }
 

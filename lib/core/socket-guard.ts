@@ -7,11 +7,11 @@
  */
 import type { Server, Socket } from 'node:net'
 
-const kServer = Symbol('cio.server')
+import { kGuardServer } from './symbols.js'
 
 interface GuardedSocket extends Socket {
   /** The accepting server (null for a client socket); present once guarded. */
-  [kServer]?: Server | null
+  [kGuardServer]?: Server | null
 }
 
 /**
@@ -20,7 +20,7 @@ interface GuardedSocket extends Socket {
  * TLS renegotiation) leave it open.
  */
 function onGuardedError(this: GuardedSocket, error: Error): void {
-  this[kServer]?.emit('serverClientError', error, this)
+  this[kGuardServer]?.emit('serverClientError', error, this)
   if (!this.destroyed) this.destroy()
 }
 
@@ -32,13 +32,13 @@ function onGuardedError(this: GuardedSocket, error: Error): void {
  */
 export function guardSocket(socket: Socket, server?: Server): void {
   const guarded = socket as GuardedSocket
-  if (guarded[kServer] === undefined) {
-    guarded[kServer] = server ?? null
+  if (guarded[kGuardServer] === undefined) {
+    guarded[kGuardServer] = server ?? null
     socket.on('error', onGuardedError)
-  } else if (server !== undefined) guarded[kServer] = server
+  } else if (server !== undefined) guarded[kGuardServer] = server
 }
 
 /** The server that accepted `socket`, when it was guarded as a server client. */
 export function serverOfSocket(socket: Socket): Server | undefined {
-  return (socket as GuardedSocket)[kServer] ?? undefined
+  return (socket as GuardedSocket)[kGuardServer] ?? undefined
 }

@@ -7,21 +7,35 @@ import type { Socket } from 'node:net'
 import { CioError, codes, type CioErrorCode } from '../errors.js'
 import { encodeFrame } from '../frame/encoder.js'
 import { PAUSE_BUSY, PAUSE_WRITE, type FramedSocket } from '../frame/framed-socket.js'
-import type { RpcCall } from './handlers.js'
-import type { RpcPeer } from './peer.js'
+import type { RpcHandlers } from './handlers.js'
 import { RpcFault, type RpcRequest } from './protocol.js'
+import { isPromiseLike, quote } from './validate.js'
+import type { RpcCall, RpcPeerApi } from './types.js'
+
+/** A peer as the dispatcher sees it: its public face, the registries it answers with, in order, and its count of requests being answered. */
+export interface DispatchingPeer extends RpcPeerApi {
+  readonly _registries: readonly RpcHandlers[]
+  /** Requests being answered now. */
+  _answering: number
+  /** Requests being answered whose handlers asked for `call.signal`; made on first use. */
+  _watched: Set<{ abort(reason: CioError): void }> | undefined
+}
+
+/** What a request interceptor returns when it answered or refused the request itself. */
+export const HANDLED: unique symbol = Symbol('cio.rpc.handled')
 
 /**
- * Runs the handlers for `request` and answers it. At `maxIncomingCalls`
- * requests being answered the connection stops being read until one is.
+ * Runs the handlers for `request` and answers it; `caller` becomes the
+ * handlers' `call.caller`. At `maxIncomingCalls` requests being answered
+ * the connection stops being read until one is.
  */
-export function handleRequest(peer: RpcPeer, request: RpcRequest): void {
+export function handleRequest(peer: DispatchingPeer, request: RpcRequest, caller: object | undefined): void {
   if (++peer._answering >= peer.maxIncomingCalls) peer.framed.pauseReading(PAUSE_BUSY)
-  new RequestRun(peer, request).step(undefined)
+  new RequestRun(peer, request, caller).step(undefined)
 }
 
 /** One request fewer being answered. */
-function answered(peer: RpcPeer): void {
+function answered(peer: DispatchingPeer): void {
   if (peer._answering-- === peer.maxIncomingCalls) peer.framed.resumeReading(PAUSE_BUSY)
 }
 
@@ -43,7 +57,7 @@ export function sendAnswer(framed: FramedSocket, frame: Buffer): void {
 class RequestRun implements RpcCall {
   readonly action: string
   readonly id: number
-  readonly peer: RpcPeer
+  readonly peer: DispatchingPeer
   private readonly body: unknown
   private phase = 0
   private registry = 0
@@ -52,7 +66,7 @@ class RequestRun implements RpcCall {
   private done = false
   private controller: AbortController | undefined = undefined
 
-  constructor(peer: RpcPeer, request: RpcRequest) {
+  constructor(peer: DispatchingPeer, request: RpcRequest, readonly caller: object | undefined) {
     this.peer = peer
     this.id = request.id
     this.action = request.action
@@ -89,7 +103,7 @@ class RequestRun implements RpcCall {
       for (;;) {
         // Read afresh each turn: a handler that adds the peer's first own
         // handler replaces the (possibly shared) array, and the new registry
-        // must take part in this very run, as it always has.
+        // must take part in this very run.
         const registry = peer._registries[this.registry]
         if (registry === undefined) {
           if (this.phase === 1) break
@@ -118,7 +132,7 @@ class RequestRun implements RpcCall {
           this.ran = true
           value = handler(this.body, this)
         }
-        if (isThenable(value)) {
+        if (isPromiseLike(value)) {
           // Only handlers that really are asynchronous pay for the closures.
           Promise.resolve(value).then(
             (result) => this.step(result),
@@ -190,7 +204,7 @@ class RequestRun implements RpcCall {
  * `result` (none when undefined). For layers that handle some requests
  * themselves (see `RpcInterceptor`). Does nothing on a closed connection.
  */
-export function answerRequest(peer: RpcPeer, id: number, result?: unknown): void {
+export function answerRequest(peer: RpcPeerApi, id: number, result?: unknown): void {
   sendDirect(peer, result === undefined ? { id } : { id, result })
 }
 
@@ -200,12 +214,12 @@ export function answerRequest(peer: RpcPeer, id: number, result?: unknown): void
  * and the peer sees a clean end (TLS close_notify, then FIN), so it can
  * read why it was turned away.
  */
-export function refuseRequest(peer: RpcPeer, id: number, code: CioErrorCode, message: string, close = false): void {
+export function refuseRequest(peer: RpcPeerApi, id: number, code: CioErrorCode, message: string, close = false): void {
   sendDirect(peer, { id, fault: { code, message } })
   if (close) peer.framed.closeAfterFlush()
 }
 
-function sendDirect(peer: RpcPeer, message: object): void {
+function sendDirect(peer: RpcPeerApi, message: object): void {
   const framed = peer.framed
   if (framed.closed || !framed.socket.writable) return
   try {
@@ -214,17 +228,6 @@ function sendDirect(peer: RpcPeer, message: object): void {
     // Only a maxFrameBytes too small for a short answer gets here.
     framed.fail(error instanceof CioError ? error : new CioError(codes.INTERNAL_ERROR, String(error)))
   }
-}
-
-/** An action name for a message, cut short: it came from the network. */
-function quote(action: string): string {
-  return JSON.stringify(action.length > 64 ? `${action.slice(0, 64)}...` : action)
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    ((typeof value === 'object' && value !== null) || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function'
-  )
 }
 
 /** Whether `JSON.stringify` gives the value itself a form (nested parts aside). */

@@ -4,9 +4,10 @@
  */
 import type { KeyObject } from 'node:crypto'
 import type { ConnectionOptions } from 'node:tls'
-import type { Cio } from '../../core/builder.js'
+import type { Cio } from '../../core/types.js'
 import { CioError, codes } from '../../errors.js'
-import { checkMs, checkStore, resolveLogger, type AgentLogger } from '../errors.js'
+import { checkMs, checkStore, optionsWithRole, passedOptions, resolveLogger, type OptionRole } from '../options.js'
+import type { AgentLogger } from '../events.js'
 import { handshakeKey, type Secret } from '../handshake.js'
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, type AgentCommonOptions } from '../options.js'
 import type { DataStore, StoreDoc } from '../store.js'
@@ -20,7 +21,7 @@ import { DEFAULT_CALL_TIMEOUT } from '../../rpc/options.js'
 export interface AgentOptions extends AgentCommonOptions, CertOptions {
   /**
    * Where the server is: `host:port`, `tcp://host:port`, `tls://host:port`,
-   * or the seed's `http://` (TCP) and `https://` (TLS). Without a scheme,
+   * or websocket-agent's `http://` (TCP) and `https://` (TLS). Without a scheme,
    * TLS is used when a certificate option is given. The port defaults to 7788.
    */
   host: string
@@ -59,11 +60,17 @@ export interface ResolvedAgentOptions {
   stopOnWrongSecret: boolean
 }
 
-const TLS_KEYS = ['key', 'cert', 'ca', 'pfx', 'private', 'public', 'root', 'passphrase', 'rejectUnauthorized', 'servername']
-const PASSED = ['maxFrameBytes', 'maxPendingCalls', 'maxIncomingCalls', 'maxJsonDepth']
-const KNOWN = new Set([
-  ...TLS_KEYS, ...PASSED, 'host', 'secret', 'dataStore', 'tlsOptions', 'timeout', 'reconnect', 'handshakeTimeout', 'heartbeatInterval', 'logger', 'debug', 'cio', 'stopOnWrongSecret',
-])
+/** Every option of `Agent` and what becomes of it (see {@link OptionRole}). */
+const OPTION_ROLES = {
+  host: 'own', secret: 'own', dataStore: 'own', tlsOptions: 'own', timeout: 'own', reconnect: 'own', handshakeTimeout: 'own', heartbeatInterval: 'own',
+  logger: 'own', debug: 'own', cio: 'own', stopOnWrongSecret: 'own',
+  key: 'tls', cert: 'tls', ca: 'tls', pfx: 'tls', private: 'tls', public: 'tls', root: 'tls', passphrase: 'tls', rejectUnauthorized: 'tls', servername: 'tls',
+  maxFrameBytes: 'passed', maxPendingCalls: 'passed', maxIncomingCalls: 'passed', maxJsonDepth: 'passed',
+} as const satisfies Record<keyof AgentOptions, OptionRole>
+
+const TLS_KEYS = optionsWithRole(OPTION_ROLES, 'tls')
+const PASSED = optionsWithRole(OPTION_ROLES, 'passed')
+const KNOWN: ReadonlySet<string> = new Set(Object.keys(OPTION_ROLES))
 
 function checkBoolean(value: unknown, option: string): boolean {
   if (value === undefined) return false
@@ -96,8 +103,7 @@ export function resolveAgentOptions(input: unknown): ResolvedAgentOptions {
     throw new CioError(codes.INVALID_OPTION, 'The "cio" option must be a cio instance made by buildCio().', { details: { option: 'cio' } })
   }
   const timeout = checkMs(options.timeout, 'timeout', DEFAULT_CALL_TIMEOUT)
-  const clientOptions: CioOptions = { ...tls, host: address.host, port: address.port, secure: address.secure, callTimeout: timeout }
-  for (const name of PASSED) if (options[name] !== undefined) clientOptions[name] = options[name]
+  const clientOptions: CioOptions = { ...tls, host: address.host, port: address.port, secure: address.secure, callTimeout: timeout, ...passedOptions(options, PASSED) }
   // Both ends are cio: TLS 1.3 unless lowered in tlsOptions.
   if (address.secure && clientOptions.minVersion === undefined) clientOptions.minVersion = 'TLSv1.3'
   return {

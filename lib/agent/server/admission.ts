@@ -8,7 +8,7 @@
  */
 import type { Server, Socket } from 'node:net'
 import { CioError, codes } from '../../errors.js'
-import { socketSlot } from '../../core/symbols.js'
+import { kAdmission } from '../../core/symbols.js'
 
 /** Default cap on connections accepted but not yet admitted: 2048. */
 export const DEFAULT_MAX_PENDING_HANDSHAKES = 2048
@@ -26,7 +26,7 @@ interface Pending {
   gate: Gate
 }
 
-const pendingSlot = socketSlot<Pending | undefined>('cio.agentAdmission')
+type Admitting = Socket & { [kAdmission]?: Pending | undefined }
 
 /** What the gate tells its owner. */
 export interface GateHost {
@@ -56,11 +56,6 @@ export class Gate {
     server.prependListener('connection', gateOnConnection)
   }
 
-  /** Sockets closed at accept since the last report. */
-  get droppedSince(): number {
-    return this.#droppedSince
-  }
-
   /** Stops the batched report timer (at close). */
   stop(): void {
     clearTimeout(this.#reportTimer)
@@ -85,7 +80,7 @@ export class Gate {
       return
     }
     this.sockets.add(socket)
-    pendingSlot.set(socket, { timer: setTimeout(onDeadline, host.handshakeTimeout, socket), served: undefined, gate: this })
+    ;(socket as Admitting)[kAdmission] = { timer: setTimeout(onDeadline, host.handshakeTimeout, socket), served: undefined, gate: this }
     socket.once('close', onRawClose)
   }
 
@@ -118,16 +113,16 @@ function onRawClose(this: Socket): void {
 }
 
 function release(raw: Socket): void {
-  const pending = pendingSlot.get(raw)
+  const pending = (raw as Admitting)[kAdmission]
   if (pending === undefined) return
   clearTimeout(pending.timer)
-  pendingSlot.set(raw, undefined)
+  ;(raw as Admitting)[kAdmission] = undefined
   pending.gate.sockets.delete(raw)
   raw.off('close', onRawClose)
 }
 
 function onDeadline(raw: Socket): void {
-  const pending = pendingSlot.get(raw)
+  const pending = (raw as Admitting)[kAdmission]
   if (pending === undefined) return
   const timeout = pending.gate.host.handshakeTimeout
   const served = pending.served
@@ -148,7 +143,7 @@ function onDeadline(raw: Socket): void {
  * deadline (not accepted through a gate, or already past it).
  */
 export function serveSocket(socket: Socket): boolean {
-  const pending = pendingSlot.get(rawOf(socket))
+  const pending = (rawOf(socket) as Admitting)[kAdmission]
   if (pending === undefined) return false
   pending.served = socket
   return true

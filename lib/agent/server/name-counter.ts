@@ -8,9 +8,8 @@
  * at most once a second, when a new agent asks.
  */
 import { CioError, codes } from '../../errors.js'
-import { storeError } from '../errors.js'
 import { formatName, NameAllocator, parseName, type NameFormat } from '../names.js'
-import { settleWithin, type DataStore, type StoreDoc } from '../store.js'
+import { settleWithin, storeError, type DataStore, type StoreDoc } from '../store.js'
 
 /** How far a claimed name may move a counter that no store vouches for. */
 export const MAX_CLAIM_JUMP = 1_000_000

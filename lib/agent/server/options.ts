@@ -6,9 +6,11 @@ import type { KeyObject } from 'node:crypto'
 import type { PeerCertificate, TlsOptions } from 'node:tls'
 import type { Socket } from 'node:net'
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, type AgentCommonOptions } from '../options.js'
-import type { Cio } from '../../core/builder.js'
+import { LEGACY_PROTOCOLS } from '../compat.js'
+import type { Cio } from '../../core/types.js'
 import { CioError, codes } from '../../errors.js'
-import { checkMs, checkStore, resolveLogger, type AgentLogger } from '../errors.js'
+import { checkMs, checkStore, optionsWithRole, passedOptions, resolveLogger, type OptionRole } from '../options.js'
+import type { AgentLogger } from '../events.js'
 import { handshakeKey, type Secret } from '../handshake.js'
 import { DEFAULT_NAME_FORMAT, parseNameFormat, type NameFormat } from '../names.js'
 import { DEFAULT_STORE_TIMEOUT, type DataStore, type StoreDoc } from '../store.js'
@@ -19,7 +21,7 @@ import { DEFAULT_CALL_TIMEOUT } from '../../rpc/options.js'
 import { resolveMaxFrameBytes } from '../../frame/decoder.js'
 import { DEFAULT_MAX_HANDSHAKE_FRAME_BYTES, DEFAULT_MAX_PENDING_HANDSHAKES } from './admission.js'
 
-/** The transports: plain TCP, or TLS. `ws`/`wss` are the seed's names for them (no WebSocket framing is involved). */
+/** The transports: plain TCP, or TLS. `ws`/`wss` are websocket-agent's names for them (no WebSocket framing is involved). */
 export type AgentProtocol = 'tcp' | 'tls' | 'ws' | 'wss'
 
 export { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL } from '../options.js'
@@ -32,17 +34,17 @@ export interface AgentServerOptions extends AgentCommonOptions, CertOptions {
   port?: number
   /** Address to listen on. @default all interfaces */
   host?: string
-  /** `AgentServer.TCP` or `AgentServer.TLS` (the seed's `WS`/`WSS` mean the same). @default TLS when a key or certificate is given, else TCP */
+  /** `AgentServer.TCP` or `AgentServer.TLS` (websocket-agent's `WS`/`WSS` mean the same). @default TLS when a key or certificate is given, else TCP */
   protocol?: AgentProtocol
-  /** The seed's name for `key`. */
+  /** websocket-agent's name for `key`. */
   privateKey?: CertSource
-  /** The seed's name for `cert`. */
+  /** websocket-agent's name for `cert`. */
   certificate?: CertSource
   /** Passphrase of the key or bundle. */
   passphrase?: string
   /** More options for Node's `tls.createServer` (alias `wssOptions`). */
   tlsOptions?: TlsOptions
-  /** The seed's name for `tlsOptions`. */
+  /** websocket-agent's name for `tlsOptions`. */
   wssOptions?: TlsOptions
   /** Ask agents for a client certificate (mutual TLS). @default false */
   requestCert?: boolean
@@ -92,12 +94,19 @@ export interface ResolvedServerOptions {
   insecure: boolean
 }
 
-const TLS_KEYS = ['key', 'cert', 'ca', 'pfx', 'private', 'public', 'root', 'privateKey', 'certificate', 'passphrase', 'requestCert', 'rejectUnauthorized', 'isClientAllowed', 'rejectClient']
-const PASSED = ['maxFrameBytes', 'maxPendingCalls', 'maxIncomingCalls', 'maxJsonDepth', 'noRelisten', 'retryDelay', 'maxRetries']
-const KNOWN = new Set([
-  ...TLS_KEYS, ...PASSED, 'secret', 'port', 'host', 'protocol', 'tlsOptions', 'wssOptions', 'agentNameFormat', 'dataStore', 'timeout', 'handshakeTimeout',
-  'heartbeatInterval', 'logger', 'debug', 'cio', 'maxPendingHandshakes', 'maxHandshakeFrameBytes', 'storeTimeout',
-])
+/** Every option of `AgentServer` and what becomes of it (see {@link OptionRole}). */
+const OPTION_ROLES = {
+  secret: 'own', port: 'own', host: 'own', protocol: 'own', tlsOptions: 'own', wssOptions: 'own', agentNameFormat: 'own', dataStore: 'own',
+  timeout: 'own', handshakeTimeout: 'own', heartbeatInterval: 'own', logger: 'own', debug: 'own', cio: 'own',
+  maxPendingHandshakes: 'own', maxHandshakeFrameBytes: 'own', storeTimeout: 'own',
+  key: 'tls', cert: 'tls', ca: 'tls', pfx: 'tls', private: 'tls', public: 'tls', root: 'tls', privateKey: 'tls', certificate: 'tls',
+  passphrase: 'tls', requestCert: 'tls', rejectUnauthorized: 'tls', isClientAllowed: 'tls', rejectClient: 'tls',
+  maxFrameBytes: 'passed', maxPendingCalls: 'passed', maxIncomingCalls: 'passed', maxJsonDepth: 'passed', noRelisten: 'passed', retryDelay: 'passed', maxRetries: 'passed',
+} as const satisfies Record<keyof AgentServerOptions, OptionRole>
+
+const TLS_KEYS = optionsWithRole(OPTION_ROLES, 'tls')
+const PASSED = optionsWithRole(OPTION_ROLES, 'passed')
+const KNOWN: ReadonlySet<string> = new Set(Object.keys(OPTION_ROLES))
 
 /** Hosts only this machine can reach. */
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1|::ffff:127(\.\d{1,3}){3})$/i
@@ -108,7 +117,12 @@ function positiveInteger(value: unknown, option: string, fallback: number): numb
   return value
 }
 
-const PROTOCOLS: Readonly<Record<string, boolean>> = { tcp: false, ws: false, tls: true, wss: true }
+const CIO_PROTOCOLS = { tcp: false, tls: true } as const
+/** Transport name to "is TLS", websocket-agent's names included. */
+const PROTOCOLS: Readonly<Record<string, boolean>> = {
+  ...CIO_PROTOCOLS,
+  ...Object.fromEntries(Object.entries(LEGACY_PROTOCOLS).map(([name, cio]) => [name, CIO_PROTOCOLS[cio]])),
+}
 
 function invalid(option: string, message: string): CioError {
   return new CioError(codes.INVALID_OPTION, message, { details: { option } })
@@ -126,7 +140,7 @@ export function resolveServerOptions(input: unknown): ResolvedServerOptions {
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) throw invalid('port', `The "port" option must be an integer from 0 to 65535, got ${String(port)}.`)
   if (host !== undefined && (typeof host !== 'string' || host === '')) throw invalid('host', 'The "host" option must be a non-empty string.')
   if (protocol !== undefined && (typeof protocol !== 'string' || !Object.hasOwn(PROTOCOLS, protocol.toLowerCase()))) {
-    throw invalid('protocol', `The "protocol" option must be AgentServer.TCP, AgentServer.TLS, or the seed's WS/WSS, got ${JSON.stringify(protocol) ?? String(protocol)}.`)
+    throw invalid('protocol', `The "protocol" option must be AgentServer.TCP, AgentServer.TLS, or websocket-agent's WS/WSS, got ${JSON.stringify(protocol) ?? String(protocol)}.`)
   }
   if (cio !== undefined && (typeof cio !== 'object' || cio === null || typeof (cio as Cio).server !== 'function')) throw invalid('cio', 'The "cio" option must be a cio instance made by buildCio().')
   const tls = collectTls(options, TLS_KEYS)
@@ -138,8 +152,7 @@ export function resolveServerOptions(input: unknown): ResolvedServerOptions {
   }
   const timeout = checkMs(options.timeout, 'timeout', DEFAULT_CALL_TIMEOUT)
   const handshakeTimeout = checkMs(options.handshakeTimeout, 'handshakeTimeout', DEFAULT_HANDSHAKE_TIMEOUT)
-  const serverOptions: CioOptions = { ...tls, secure, callTimeout: timeout }
-  for (const name of PASSED) if (options[name] !== undefined) serverOptions[name] = options[name]
+  const serverOptions: CioOptions = { ...tls, secure, callTimeout: timeout, ...passedOptions(options, PASSED) }
   // The TLS handshake, which comes before the agent's, gets the same bound
   // (the deadline from accept in admission.ts enforces it; Node's own
   // timeout only reports). Both ends are cio: TLS 1.3 unless lowered in tlsOptions.

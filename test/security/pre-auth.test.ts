@@ -35,18 +35,27 @@ async function tlsServer(t: Test, options: Record<string, unknown> = {}) {
 t.test('pre-auth - stalled TLS handshakes are destroyed at handshakeTimeout from accept', async (t) => {
   const { server, port } = await tlsServer(t)
   const count = 100 * SCALE
-  const started = performance.now()
-  const sockets = await Promise.all(Array.from({ length: count }, async () => {
-    const socket = net.connect({ port, host: '127.0.0.1' })
-    socket.on('error', () => {})
-    await once(socket, 'connect')
-    socket.write(PARTIAL_CLIENT_HELLO)
-    return socket
-  }))
+  // Measured on the server, from accept to close: what a stalled socket costs it.
+  const open: number[] = []
+  server.netServer.on('connection', (socket: net.Socket) => {
+    const accepted = performance.now()
+    socket.once('close', () => open.push(performance.now() - accepted))
+  })
+  const sockets: net.Socket[] = []
   t.teardown(() => sockets.forEach((socket) => socket.destroy()))
-  const open = await Promise.all(sockets.map((socket) => closedAfter(socket, started)))
+  for (let first = 0; first < count; first += 50) {
+    sockets.push(...(await Promise.all(Array.from({ length: Math.min(50, count - first) }, async () => {
+      const socket = net.connect({ port, host: '127.0.0.1' })
+      socket.on('error', () => {})
+      await once(socket, 'connect')
+      socket.write(PARTIAL_CLIENT_HELLO)
+      return socket
+    }))))
+  }
+  await Promise.all(sockets.map((socket) => closedAfter(socket, 0)))
+  for (let i = 0; i < 100 && open.length < count; i++) await new Promise((resolve) => setTimeout(resolve, 20))
   t.equal(open.length, count, 'every stalled socket was closed by the server')
-  figure(t, `stalled TLS ClientHello (${count} sockets, handshakeTimeout ${DEADLINE} ms): open ${Math.round(Math.min(...open))} / ${Math.round(median(open))} / ${Math.round(Math.max(...open))} ms (min / median / max)`)
+  figure(t, `stalled TLS ClientHello (${count} sockets, handshakeTimeout ${DEADLINE} ms): open on the server ${Math.round(Math.min(...open))} / ${Math.round(median(open))} / ${Math.round(Math.max(...open))} ms (min / median / max), from accept to close`)
   t.equal(await new Promise((resolve) => server.netServer.getConnections((_e, n) => resolve(n))), 0, 'nothing left on the server')
 })
 

@@ -50,6 +50,9 @@ const table = {
   STORE_FAILED: { agent: true },
   CLOSED: { agent: true },
   LISTEN_FAILED: { agent: true },
+  TOO_MANY_CONNECTIONS: { agent: true },
+  TLS_FAILED: { agent: true },
+  INSECURE_TRANSPORT: { agent: true },
 } as const satisfies Record<string, { readonly agent: boolean }>
 
 type CodeTable = typeof table

@@ -6,6 +6,7 @@
 import type { Socket } from 'node:net'
 import { CioError, codes, type CioErrorCode } from '../errors.js'
 import { encodeFrame } from '../frame/encoder.js'
+import { PAUSE_BUSY, PAUSE_WRITE, type FramedSocket } from '../frame/framed-socket.js'
 import type { RpcHandlers } from './handlers.js'
 import { RpcFault, type RpcRequest } from './protocol.js'
 import { isPromiseLike, quote } from './validate.js'
@@ -25,6 +26,8 @@ export interface DispatchingPeer extends RpcPeerApi {
   readonly _ownInterceptors: InterceptorSet | undefined
   readonly agentName: string | undefined
   readonly _draining: boolean
+  /** Requests being answered now. */
+  _answering: number
 }
 
 /** What a request interceptor returns when it answered or refused the request itself. */
@@ -33,7 +36,8 @@ export const HANDLED: unique symbol = Symbol('cio.rpc.handled')
 /**
  * Runs the handlers for `request` and answers it; `caller` becomes the
  * handlers' `call.caller`. Metadata over the peer's cap is answered with
- * `INVALID_ARGUMENT` without reaching them.
+ * `INVALID_ARGUMENT` without reaching them. At `maxIncomingCalls` requests
+ * being answered the connection stops being read until one is.
  */
 export function handleRequest(peer: DispatchingPeer, request: RpcRequest, caller: object | undefined): void {
   if (request.meta !== undefined) {
@@ -41,6 +45,7 @@ export function handleRequest(peer: DispatchingPeer, request: RpcRequest, caller
     if (problem !== undefined) return refuseRequest(peer, request.id, codes.INVALID_ARGUMENT, `the request's ${problem}`)
   }
   if (peer._draining) return refuseRequest(peer, request.id, codes.DRAINING, `${quote(request.action)} was refused: this side is draining (finishing its calls before it closes); call another`)
+  if (++peer._answering >= peer.maxIncomingCalls) peer.framed.pauseReading(PAUSE_BUSY)
   const run = new RequestRun(peer, request, caller)
   ;(peer._runs ??= new Map()).set(run.id, run)
   const shared = peer._interceptors?.handle.length ?? 0
@@ -115,6 +120,20 @@ class RunExpiry implements Expirable {
   expire(): void {
     this.run.abort(new CioError(codes.DEADLINE_EXCEEDED, `the caller of ${quote(this.run.action)} stopped waiting (its deadline passed)`, { details: { action: this.run.action, id: this.run.id } }))
   }
+}
+
+/** One request fewer being answered. */
+function answered(peer: DispatchingPeer): void {
+  if (peer._answering-- === peer.maxIncomingCalls) peer.framed.resumeReading(PAUSE_BUSY)
+}
+
+/**
+ * Writes an answer; when the socket's buffer is full the connection stops
+ * being read until it drains, so a peer that sends but does not read
+ * cannot make answers pile up here.
+ */
+export function sendAnswer(framed: FramedSocket, frame: Buffer): void {
+  if (!framed.sendFrame(frame)) framed.pauseReading(PAUSE_WRITE)
 }
 
 /**
@@ -226,10 +245,11 @@ export class RequestRun implements RpcCall, ServedCall {
     this.inner?.reject(reason)
   }
 
-  /** Leaves the peer's table of runs and the deadline queues. */
+  /** Leaves the peer's table of runs, its count of requests being answered and the deadline queues; once per run. */
   private release(): void {
     const runs = this.peer._runs
     if (runs?.get(this.id) === this) runs.delete(this.id)
+    answered(this.peer)
     if (this.expiry !== undefined) cancelExpiry(this.expiry)
   }
 
@@ -348,8 +368,7 @@ export class RequestRun implements RpcCall, ServedCall {
         return
       }
     }
-    // Responses are not throttled: `false` only means the kernel is behind.
-    framed.sendFrame(frame)
+    sendAnswer(framed, frame)
   }
 }
 
@@ -364,19 +383,20 @@ export function answerRequest(peer: RpcPeerApi, id: number, result?: unknown): v
 
 /**
  * Answers request `id` with a fault of `code`. With `close`, the connection
- * is then ended: the fault is flushed first and the peer sees a clean end
- * (TLS close_notify, then FIN), so it can read why it was turned away.
+ * is then ended without reading another byte: the fault is flushed first
+ * and the peer sees a clean end (TLS close_notify, then FIN), so it can
+ * read why it was turned away.
  */
 export function refuseRequest(peer: RpcPeerApi, id: number, code: CioErrorCode, message: string, close = false): void {
   sendDirect(peer, { id, fault: { code, message } })
-  if (close) peer.socket.end()
+  if (close) peer.framed.closeAfterFlush()
 }
 
 function sendDirect(peer: RpcPeerApi, message: object): void {
   const framed = peer.framed
   if (framed.closed || !framed.socket.writable) return
   try {
-    framed.sendFrame(encodeFrame(message, framed.maxFrameBytes))
+    sendAnswer(framed, encodeFrame(message, framed.maxFrameBytes))
   } catch (error) {
     // Only a maxFrameBytes too small for a short answer gets here.
     framed.fail(error instanceof CioError ? error : new CioError(codes.INTERNAL_ERROR, String(error)))

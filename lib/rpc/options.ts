@@ -20,6 +20,8 @@ export { DEFAULT_MAX_META_BYTES } from './meta.js'
 /** Default cap on the calls one peer may have waiting at once: 1024. */
 export const DEFAULT_MAX_PENDING_CALLS = 1024
 
+/** Default cap on the requests one peer answers at once: 1024. */
+export const DEFAULT_MAX_INCOMING_CALLS = 1024
 
 /** Options of an RPC peer; all optional. */
 export interface RpcPeerOptions {
@@ -57,6 +59,13 @@ export interface RpcPeerOptions {
    * @default none
    */
   interceptors?: Interceptors
+  /**
+   * Requests from the other side this peer answers at once. At the cap the
+   * connection stops being read until one is answered, so a peer that
+   * pipelines calls to a slow handler holds at most this many.
+   * @default 1024
+   */
+  maxIncomingCalls?: number
 }
 
 /** {@link RpcPeerOptions} with defaults applied. */
@@ -64,6 +73,7 @@ export interface ResolvedRpcOptions {
   handlers: readonly RpcHandlers[]
   callTimeout: number
   maxPendingCalls: number
+  maxIncomingCalls: number
   maxMetaBytes: number
   interceptors: InterceptorSet | undefined
 }
@@ -84,7 +94,9 @@ function resolveInterceptors(value: unknown): InterceptorSet | undefined {
  * @throws CioError `INVALID_OPTION` naming the option.
  */
 export function resolveRpcOptions(options: RpcPeerOptions): ResolvedRpcOptions {
-  const { handlers, callTimeout = DEFAULT_CALL_TIMEOUT, maxPendingCalls = DEFAULT_MAX_PENDING_CALLS, maxMetaBytes = DEFAULT_MAX_META_BYTES } = options
+  const {
+    handlers, callTimeout = DEFAULT_CALL_TIMEOUT, maxPendingCalls = DEFAULT_MAX_PENDING_CALLS, maxIncomingCalls = DEFAULT_MAX_INCOMING_CALLS, maxMetaBytes = DEFAULT_MAX_META_BYTES,
+  } = options
   const list: unknown[] = handlers === undefined ? [] : Array.isArray(handlers) ? handlers : [handlers]
   if (!list.every((item) => item instanceof RpcHandlers)) {
     throw invalid('handlers', 'an RpcHandlers registry or an array of them', handlers)
@@ -95,10 +107,13 @@ export function resolveRpcOptions(options: RpcPeerOptions): ResolvedRpcOptions {
   if (typeof maxPendingCalls !== 'number' || !Number.isInteger(maxPendingCalls) || maxPendingCalls < 1) {
     throw invalid('maxPendingCalls', 'an integer of at least 1', maxPendingCalls)
   }
+  if (typeof maxIncomingCalls !== 'number' || !Number.isInteger(maxIncomingCalls) || maxIncomingCalls < 1) {
+    throw invalid('maxIncomingCalls', 'an integer of at least 1', maxIncomingCalls)
+  }
   if (typeof maxMetaBytes !== 'number' || !Number.isInteger(maxMetaBytes) || maxMetaBytes < 0) {
     throw invalid('maxMetaBytes', 'an integer of at least 0', maxMetaBytes)
   }
-  return { handlers: list as RpcHandlers[], callTimeout, maxPendingCalls, maxMetaBytes, interceptors: resolveInterceptors(options.interceptors) }
+  return { handlers: list as RpcHandlers[], callTimeout, maxPendingCalls, maxIncomingCalls, maxMetaBytes, interceptors: resolveInterceptors(options.interceptors) }
 }
 
 function invalid(option: string, expected: string, value: unknown): CioError {

@@ -135,6 +135,10 @@ export class RpcPeer implements RpcPeerApi {
   readonly callTimeout: number
   /** Most calls this peer may have waiting at once. */
   readonly maxPendingCalls: number
+  /** Most requests from the other side this peer answers at once (then it stops reading). */
+  readonly maxIncomingCalls: number
+  /** @internal Requests being answered now. */
+  _answering = 0
   /**
    * @internal Shared registries, then {@link handlers} once it exists. The
    * array may be shared with other peers (see {@link sharedRegistries}):
@@ -169,6 +173,7 @@ export class RpcPeer implements RpcPeerApi {
     this.framed = framed
     this.callTimeout = resolved.callTimeout
     this.maxPendingCalls = resolved.maxPendingCalls
+    this.maxIncomingCalls = resolved.maxIncomingCalls
     this.maxMetaBytes = resolved.maxMetaBytes
     this._interceptors = resolved.interceptors
     this._registries = sharedRegistries(options.handlers, resolved.handlers)

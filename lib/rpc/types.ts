@@ -115,6 +115,8 @@ export interface RpcPeerApi {
   readonly callTimeout: number
   /** Most calls the peer may have waiting at once. */
   readonly maxPendingCalls: number
+  /** Most requests from the other side the peer answers at once (then it stops reading). */
+  readonly maxIncomingCalls: number
   /** Calls currently waiting for a response. */
   readonly pendingCalls: number
   /** True once the connection has closed. */

@@ -6,7 +6,7 @@
 import type { CioError } from '../../errors.js'
 import { storeError } from '../store.js'
 import { isAgentName } from '../protocol.js'
-import type { DataStore, StoreDoc } from '../store.js'
+import { DEFAULT_STORE_TIMEOUT, settleWithin, type DataStore, type StoreDoc } from '../store.js'
 
 export class AgentNameStore {
   readonly #store: DataStore<StoreDoc>
@@ -23,7 +23,8 @@ export class AgentNameStore {
   /** The stored name, or undefined (none yet, an invalid one, or a failing store). */
   async load(): Promise<string | undefined> {
     try {
-      const name = (await this.#store.load())?.name
+      // A load that never settles (a FIFO, a dead database) must not keep the agent from connecting.
+      const name = (await settleWithin(this.#store.load(), DEFAULT_STORE_TIMEOUT, 'load'))?.name
       if (name === undefined) return undefined
       if (!isAgentName(name)) throw new TypeError(`it holds an invalid agent name, ${JSON.stringify(name)}`)
       return (this.#stored = name)

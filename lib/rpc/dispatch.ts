@@ -189,6 +189,10 @@ export class RequestRun implements RpcCall, ServedCall {
     return this.expiresAt === Infinity ? Infinity : Date.now() + (this.expiresAt - performance.now())
   }
 
+  get inherits(): boolean {
+    return this.state !== DONE
+  }
+
   /** True once the caller cancelled the call. */
   get cancelled(): boolean {
     return this.state === CANCELLED

@@ -298,12 +298,8 @@ function callIntercepted<T>(peer: RpcPeer, action: string, body: unknown, option
   if (!intercepted) run = () => callCore<T>(peer, action, body, options, options?.meta, trace)
   else {
     run = async () => {
-      let meta: RpcMeta
-      try {
-        meta = options?.meta === undefined ? (Object.create(null) as RpcMeta) : copyMeta(options.meta)
-      } catch (error) {
-        throw new CioError(codes.INVALID_ARGUMENT, `the meta of ${action} must be an object of string values`, { cause: error, details: { action } })
-      }
+      // Checked before the interceptors see it, and again (with what they added) before it is sent.
+      const meta = options?.meta === undefined ? (Object.create(null) as RpcMeta) : checkMeta(options.meta, peer.maxMetaBytes, `the meta of ${JSON.stringify(action)}`)
       const ctx: CallContext = { peer, action, body, meta, options, result: undefined, answerMeta: EMPTY_META }
       await runInterceptors(shared, own, ctx, async (c) => {
         c.result = await callCore(peer, action, c.body, options, c.meta, trace, (answerMeta) => {
@@ -355,7 +351,7 @@ async function callCore<T>(
   }
   // Made while serving a call: at most the time its caller still waits, and given up with it.
   const served = options?.inheritDeadline === false ? undefined : servedCall()
-  if (served !== undefined) {
+  if (served?.inherits === true) {
     const left = served.expiresAt - performance.now()
     if (left <= 0) throw new CioError(codes.DEADLINE_EXCEEDED, `cannot call ${action}: the call being served has run out of time`, { details: { action } })
     if (left < timeout) timeout = left

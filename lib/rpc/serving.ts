@@ -11,6 +11,12 @@ export interface ServedCall {
   readonly expiresAt: number
   /** Aborts when the served call is no longer wanted. */
   readonly signal: AbortSignal
+  /**
+   * False once the served call has been answered: work a handler leaves
+   * behind (a timer, a pool it started) must not inherit a finished call's
+   * deadline.
+   */
+  readonly inherits: boolean
 }
 
 /** @internal The store; entered by the dispatcher around each request's handlers. */

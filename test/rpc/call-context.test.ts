@@ -222,3 +222,16 @@ t.test('call context - cancels for unknown ids are ignored; a malformed cancel i
   const [error] = (await closed) as [CioError]
   t.equal(error.code, codes.INVALID_MESSAGE)
 })
+
+t.test('call context - work left behind by an answered call does not inherit its deadline', async (t) => {
+  const { clientPeer, serverPeer } = await rpcPair(t, false)
+  clientPeer.on('leaf', () => 'reached')
+  let later: Promise<unknown> | undefined
+  serverPeer.on('quick', () => {
+    // Started while serving, run after the answer and after the caller's 20 ms.
+    later = new Promise((resolve) => setTimeout(resolve, 60)).then(() => serverPeer.call('leaf').catch((e: unknown) => (e as CioError).code))
+    return 'answered'
+  })
+  t.equal(await clientPeer.call('quick', null, { timeout: 20 }), 'answered')
+  t.equal(await later, 'reached')
+})

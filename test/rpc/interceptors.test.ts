@@ -136,5 +136,15 @@ for (const secure of [false, true]) {
     t.equal(await clientPeer.call('flaky'), 'ok')
     t.equal(attempts, 2)
     t.throws(() => clientPeer.use({ call: 5 as never }), { code: codes.INVALID_ARGUMENT })
+    for (const meta of ['str', { a: 1 }]) {
+      t.equal(((await clientPeer.call('x', null, { meta: meta as never }).catch((e: unknown) => e)) as CioError).code, codes.INVALID_ARGUMENT, 'bad meta is refused before the interceptors')
+    }
+    clientPeer.use({
+      call: async (ctx, next) => {
+        if (ctx.action === 'x' && ctx.body === 'bad-added') ctx.meta['cio-mine'] = 'x'
+        await next()
+      },
+    })
+    t.equal(((await clientPeer.call('x', 'bad-added').catch((e: unknown) => e)) as CioError).code, codes.INVALID_ARGUMENT, 'meta an interceptor added is checked too')
   })
 }

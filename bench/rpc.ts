@@ -9,8 +9,9 @@
  *
  * A third side, `cio traced`, measures the cost of one tracing subscriber
  * in the same run: its server runs in a second child process with a
- * subscriber on `cio:handle`, and this process subscribes to `cio:call`
- * only while that side is measured (the other sides run with none).
+ * subscriber on `cio:handle`, and its client in a third
+ * (`rpc-traced-client.ts`) with one on `cio:call`, so that nothing of
+ * tracing reaches the processes of the other two sides.
  *
  *   TS_NODE_TRANSPILE_ONLY=1 node --import @isaacs/ts-node-temp-fork-for-pr-2009/import bench/rpc.ts
  *
@@ -21,7 +22,6 @@
  * tune the length; the default run takes about a minute.
  */
 import { spawn } from 'node:child_process'
-import diagnostics from 'node:diagnostics_channel'
 import { once } from 'node:events'
 import net from 'node:net'
 import { createInterface } from 'node:readline'
@@ -42,21 +42,6 @@ const SLICES = 10
 type Side = 'cio' | 'baseline' | 'traced'
 const SIDES: readonly Side[] = ['baseline', 'cio', 'traced']
 
-/** The subscriber whose cost is measured: it reads what a tracer would (action, code). */
-let seen = 0
-const subscriber = {
-  start(message: unknown): void {
-    seen += (message as { action: string }).action.length
-  },
-  end(): void {},
-  asyncStart(): void {},
-  asyncEnd(message: unknown): void {
-    seen += (message as { code?: string }).code === 'OK' ? 1 : 0
-  },
-  error(): void {},
-}
-const callChannel = diagnostics.tracingChannel('cio:call')
-
 /**
  * One round: every side's rate, measured in SLICES slices each, in an order
  * that rotates every slice, so that load from elsewhere on the machine falls
@@ -67,9 +52,7 @@ async function round(scenario: Scenario, shift: number): Promise<Record<Side, nu
   for (let slice = 0; slice < SLICES; slice++) {
     for (let k = 0; k < SIDES.length; k++) {
       const side = SIDES[(k + slice + shift) % SIDES.length] as Side
-      if (side === 'traced') callChannel.subscribe(subscriber)
-      const { calls, elapsed } = await measure(sides[side], scenario.inFlight, scenario.body, DURATION_MS / SLICES)
-      if (side === 'traced') callChannel.unsubscribe(subscriber)
+      const { calls, elapsed } = side === 'traced' ? await measureTraced(scenario, DURATION_MS / SLICES) : await measure(sides[side], scenario.inFlight, scenario.body, DURATION_MS / SLICES)
       totals[side].calls += calls
       totals[side].elapsed += elapsed
     }
@@ -90,29 +73,36 @@ const tracedChild = spawn(process.execPath, [...process.execArgv, fileURLToPath(
 const [tracedLine] = (await once(createInterface({ input: tracedChild.stdout }), 'line')) as [string]
 const tracedPort = (JSON.parse(tracedLine) as { cio: number }).cio
 
+const tracedClient = spawn(process.execPath, [...process.execArgv, fileURLToPath(new URL('./rpc-traced-client.ts', import.meta.url)), String(tracedPort)], {
+  stdio: ['pipe', 'pipe', 'inherit'],
+})
+const tracedLines = createInterface({ input: tracedClient.stdout })[Symbol.asyncIterator]()
+if ((await tracedLines.next()).value !== 'ready') throw new Error('the traced client did not start')
+
+/** One measurement of the traced side, made by its own client process. */
+async function measureTraced(scenario: Scenario, ms: number): Promise<{ calls: number; elapsed: number }> {
+  tracedClient.stdin.write(`${JSON.stringify({ scenario: scenarios.indexOf(scenario), ms })}\n`)
+  const { value } = await tracedLines.next()
+  return JSON.parse(value as string) as { calls: number; elapsed: number }
+}
 const cio = buildCio()
 cio.onClient(rpcListeners)
 const cioSocket = cio.client({ port: ports.cio, host: '127.0.0.1', })
 const peer = peerOf(cioSocket)
 if (peer === undefined) throw new Error('cio/rpc made no peer')
-const tracedSocket = cio.client({ port: tracedPort, host: '127.0.0.1' })
-const tracedPeer = peerOf(tracedSocket)
-if (tracedPeer === undefined) throw new Error('cio/rpc made no peer')
 const baseSocket = net.connect({ port: ports.baseline, host: '127.0.0.1' })
 const baseline = new BaselineClient(baseSocket)
-await Promise.all([once(cioSocket, 'connect'), once(baseSocket, 'connect'), once(tracedSocket, 'connect')])
+await Promise.all([once(cioSocket, 'connect'), once(baseSocket, 'connect')])
 
-const sides: Record<Side, Call> = {
+const sides: Record<'cio' | 'baseline', Call> = {
   cio: (body) => peer.call('echo', body),
   baseline: (body) => baseline.call('echo', body),
-  traced: (body) => tracedPeer.call('echo', body),
 }
 
 for (const scenario of scenarios) {
   for (const side of SIDES) {
-    if (side === 'traced') callChannel.subscribe(subscriber)
-    await measure(sides[side], scenario.inFlight, scenario.body, 300)
-    if (side === 'traced') callChannel.unsubscribe(subscriber)
+    if (side === 'traced') await measureTraced(scenario, 300)
+    else await measure(sides[side], scenario.inFlight, scenario.body, 300)
   }
 }
 
@@ -141,10 +131,9 @@ const rows = scenarios.map((scenario, index) => {
 })
 console.log(`\nbench/rpc: ${ROUNDS} rounds of ${DURATION_MS} ms per side in ${SLICES} interleaved slices, Node ${process.version}\n`)
 console.log(table(['scenario', 'unit', 'baseline (median)', 'cio (median)', 'cio / baseline (median of rounds)', 'per-round ratios', 'cio traced (median)', 'traced / cio (median of rounds)'], rows))
-if (seen === 0) throw new Error('the tracing subscriber saw nothing')
 
 cioSocket.destroy()
-tracedSocket.destroy()
+tracedClient.stdin.end()
 baseSocket.destroy()
 child.stdin.end()
 tracedChild.stdin.end()

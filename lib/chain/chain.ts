@@ -75,15 +75,22 @@ export interface ChainOptions<C extends object> {
 
 export interface AddResult<C extends object> { result: true; added: Listener<C>[]; chain: Chain<C> }
 export interface RemoveResult<C extends object> { result: boolean; reason?: string; removed: Listener<C>[]; chain: Chain<C> }
-/** What `disable()`, `enable()` and the `select()` actions report; `target: 'chain'` for the whole chain. */
-export interface ActionResult<C extends object> { result: boolean; reason?: string; target: 'chain' | 'listeners'; listeners: Listener<C>[]; chain: Chain<C> }
+/**
+ * What `disable()`, `enable()` and the `select()` actions report; `target:
+ * 'chain'` for the whole chain. A disable without a reason reports `reason:
+ * true`, as chain-builder did.
+ */
+export interface ActionResult<C extends object> { result: boolean; reason?: string | true; target: 'chain' | 'listeners'; listeners: Listener<C>[]; chain: Chain<C> }
+
+/** What `select().affect()` reports: the listeners it was applied to and what the affector returned for each. */
+export interface AffectResult<C extends object> extends ActionResult<C> { results: unknown[] }
 
 /** Applies an action to every listener `select()`'s predicate accepts (evaluated at each call). */
 export interface Selection<C extends object> {
   remove(reason?: string): RemoveResult<C>
   disable(reason?: string): ActionResult<C>
   enable(): ActionResult<C>
-  affect(action: (fn: Listener<C>, index: number, chain: Chain<C>) => void): ActionResult<C>
+  affect(action: (fn: Listener<C>, index: number, chain: Chain<C>) => unknown): AffectResult<C>
 }
 
 /** Events of a chain and their arguments. `start` is the first event of a run and `done` its last. */
@@ -207,8 +214,7 @@ export class Chain<C extends object> extends EventEmitter<ChainEvents<C>> {
       return this.#toggle(this.#listeners(this.#find(which as Which<C>)), reason ?? true)
     }
     this.#disabled = which ?? true
-    const result: ActionResult<C> = { result: true, target: 'chain', listeners: [], chain: this }
-    if (which !== undefined) result.reason = which
+    const result: ActionResult<C> = { result: true, reason: this.#disabled, target: 'chain', listeners: [], chain: this }
     this.emit('disable', result)
     return result
   }
@@ -240,12 +246,13 @@ export class Chain<C extends object> extends EventEmitter<ChainEvents<C>> {
       affect: (action) => {
         const array = this.#array // actions may change the chain; walk the array as it was
         const listeners: Listener<C>[] = []
+        const results: unknown[] = []
         array.forEach((fn, index) => {
           if (!predicate(fn, index)) return
           listeners.push(fn)
-          action(fn, index, this)
+          results.push(action(fn, index, this))
         })
-        return { result: listeners.length > 0, target: 'listeners', listeners, chain: this }
+        return { result: listeners.length > 0, target: 'listeners', listeners, results, chain: this }
       },
     }
   }
@@ -254,7 +261,8 @@ export class Chain<C extends object> extends EventEmitter<ChainEvents<C>> {
    * Runs the chain once. Returns when the run is over, or at once with
    * `paused` set when a listener paused it; `done` is called once either way.
    * A disabled chain runs nothing, emits nothing and returns `result: false`
-   * with a reason (`done` still gets that result, with a null error).
+   * with a reason and `disabled` (the reason given to `disable()`, or
+   * `true`); `done` still gets that result, with null failure info.
    * Nothing a listener throws escapes: the run fails instead. When ordering
    * fails, the run fails before any listener runs.
    */
@@ -263,7 +271,7 @@ export class Chain<C extends object> extends EventEmitter<ChainEvents<C>> {
     const callback = options?.done ?? done
     if (this.#disabled !== undefined) {
       const reason = this.#disabled === true ? 'chain disabled' : `chain disabled: ${this.#disabled}`
-      const result: RunResult<C> = { result: false, reason, context, chain: this }
+      const result: RunResult<C> = { result: false, reason, disabled: this.#disabled, context, chain: this }
       if (callback !== undefined) process.nextTick(callback, null, result)
       return result
     }
@@ -336,7 +344,7 @@ export class Chain<C extends object> extends EventEmitter<ChainEvents<C>> {
     }
     const result: ActionResult<C> = { result: listeners.length > 0, target: 'listeners', listeners, chain: this }
     if (listeners.length === 0) result.reason = fns.length === 0 ? 'not found' : 'not disabled'
-    else if (typeof state === 'string') result.reason = state
+    else if (state !== false) result.reason = state
     if (result.result) this.emit(state === false ? 'enable' : 'disable', result)
     return result
   }

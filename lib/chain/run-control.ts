@@ -11,13 +11,15 @@ import type { Chain, Listener, ListenerInput } from './chain.js'
 
 /** Where a run paused or stopped: the listener's position in the run's array and the listener. */
 export interface Outcome<C extends object> {
-  reason?: string
+  /** The reason given; `true` for a pause without one (chain-builder's value). */
+  reason?: string | true
   index: number
   fn: Listener<C>
 }
 
 /** Where and why a run failed. `index` is -1 and `fn` undefined when no listener ran (the chain could not be ordered). */
-export interface FailedOutcome<C extends object> extends Omit<Outcome<C>, 'fn'> {
+export interface FailedOutcome<C extends object> extends Omit<Outcome<C>, 'fn' | 'reason'> {
+  reason?: string
   fn: Listener<C> | undefined
   error?: unknown
 }
@@ -38,6 +40,8 @@ export interface RunResult<C extends object> {
   removed?: Listener<C>[]
   /** Why the run did not start, e.g. 'chain disabled: <reason>'. */
   reason?: string
+  /** Set when the chain is disabled: the reason given to `disable()`, or `true`. */
+  disabled?: string | true
 }
 
 /**
@@ -47,12 +51,17 @@ export interface RunResult<C extends object> {
  * can join chains of narrower, related contexts.
  */
 export interface Control<C extends object> {
-  /** Runs the rest of the chain now and returns its result; after a pause in the rest it returns at once with `paused` set. */
+  /**
+   * Runs the rest of the chain now and returns its result; after a pause in
+   * the rest it returns at once with `paused` set. Each call runs the rest
+   * again while the run goes on (chain-builder's "retry style"); once the
+   * rest paused, stopped or failed, a call only returns the result.
+   */
   next(context?: C, permanent?: boolean): RunResult<C>
   /** Gives the next listener `context`; with `permanent`, the rest of the run and the result use it. */
   context(context: C, permanent?: boolean): void
-  /** Suspends the run: `run()` returns with `paused` and continues on `resume()`. */
-  pause(reason?: string): Pause
+  /** Suspends the run: `run()` returns with `paused` (its reason `true` when none is given) and continues on `resume()`. */
+  pause(reason?: string): Pause<C>
   /** Ends the run early as a success. Ignored once the run stopped or failed. */
   stop(reason?: string): void
   /** Ends the run as a failure. Ignored once the run stopped or failed. */
@@ -66,11 +75,14 @@ export interface Control<C extends object> {
 /**
  * Returned by `control.pause()`. Its functions may be passed around detached
  * (`setTimeout(pause.resume)`); only the first call of any of them counts.
+ * `resume`, `stop` and `fail` return the run's result as it stands when they
+ * return: the final one, unless the run paused again (or they were called
+ * from inside a listener still running, which carries the run on).
  */
-export interface Pause {
-  resume(): void
-  stop(reason?: string): void
-  fail(reason?: string, error?: unknown): void
+export interface Pause<C extends object = object> {
+  resume(): RunResult<C>
+  stop(reason?: string): RunResult<C>
+  fail(reason?: string, error?: unknown): RunResult<C>
   /**
    * A Node-style callback: on an error (anything but null/undefined) it fails
    * the run with `errorReason` (default 'callback received an error'), else it
@@ -79,12 +91,16 @@ export interface Pause {
   callback(errorReason?: string, key?: string): (error: unknown, value?: unknown) => void
 }
 
-/** Called once per run, always asynchronously, after the `done` event. */
+/**
+ * Called once per run, always asynchronously, after the `done` event. Its
+ * first argument is chain-builder's failure info, the run's `failed`
+ * (`{ reason, index, fn, error }`), or null when the run did not fail.
+ */
 export type DoneCallback<C extends object> = DoneMethod<C>['done']
 
 /** Declares `DoneCallback` with method syntax, for the same reason as `ListenerMethod`. */
 export interface DoneMethod<C extends object> {
-  done(error: unknown, result: RunResult<C>): void
+  done(failed: FailedOutcome<C> | null, result: RunResult<C>): void
 }
 
 /** What a run needs from its chain beyond the public API; made once per chain. */
@@ -102,14 +118,6 @@ const STOPPED = 2
 const FAILED = 3
 const FINISHED = 4
 
-/** Handed out by `pause()` when the run can no longer pause: every call is ignored. */
-const INERT_PAUSE: Pause = Object.freeze({
-  resume() {},
-  stop() {},
-  fail() {},
-  callback: () => () => {},
-})
-
 /** @internal Created by `Chain.run()`; listeners see it through the `Control` interface. */
 export class RunControl<C extends object> implements Control<C> {
   readonly #access: ChainAccess<C>
@@ -122,7 +130,7 @@ export class RunControl<C extends object> implements Control<C> {
   #current = -1 // position of the listener whose code is running now
   #depth = 0 // how many #execute() loops are on the stack
   #pauseCount = 0 // a Pause acts only while this is still the count it was made with
-  #pause: Pause | undefined
+  #pause: Pause<C> | undefined
   #paused: Outcome<C> | undefined
   #stopped: Outcome<C> | undefined
   #failed: FailedOutcome<C> | undefined
@@ -154,6 +162,8 @@ export class RunControl<C extends object> implements Control<C> {
     if (context !== undefined) this.context(context, permanent)
     // the caller is still running once the rest returns: its stop()/remove() must name it
     const current = this.#current
+    // the rest starts after the caller, however far an earlier next() went (retry style)
+    if (current >= 0) this.#index = current
     this.#execute()
     this.#current = current
     return this.#snapshot()
@@ -168,11 +178,11 @@ export class RunControl<C extends object> implements Control<C> {
     }
   }
 
-  pause(reason?: string): Pause {
-    if (this.#state === PAUSED) return this.#pause as Pause
-    if (this.#state !== RUNNING) return INERT_PAUSE
+  pause(reason?: string): Pause<C> {
+    if (this.#state === PAUSED) return this.#pause as Pause<C>
+    if (this.#state !== RUNNING) return this.#makePause(-1) // can never be live: every call only reports
     this.#state = PAUSED
-    this.#paused = this.#outcome(reason)
+    this.#paused = this.#outcome(reason ?? true)
     const pause = (this.#pause = this.#makePause(++this.#pauseCount))
     this.#access.chain.emit('pause', this.#paused, this.#context)
     return pause
@@ -275,10 +285,10 @@ export class RunControl<C extends object> implements Control<C> {
     const error = failed === undefined ? null : failed.error ?? chainFailed(failed)
     this.#access.chain.emit('done', error, result)
     // never synchronously: a caller's code after run() must not race its own callback
-    if (this.#done !== undefined) process.nextTick(this.#done, error, result)
+    if (this.#done !== undefined) process.nextTick(this.#done, failed ?? null, result)
   }
 
-  #outcome(reason: string | undefined): Outcome<C> {
+  #outcome(reason: string | true | undefined): Outcome<C> {
     return { reason, index: this.#current, fn: this.#array[this.#current] as Listener<C> }
   }
 
@@ -295,18 +305,26 @@ export class RunControl<C extends object> implements Control<C> {
     return result
   }
 
+  /** The result as it stands: the final one once there is one. */
+  #resultNow(): RunResult<C> {
+    return this.#final ?? this.#snapshot()
+  }
+
   /** Arrow functions, so that `pause.resume` can be handed around detached. */
-  #makePause(count: number): Pause {
+  #makePause(count: number): Pause<C> {
     const live = (): boolean => this.#state === PAUSED && this.#pauseCount === count
-    const pause: Pause = {
+    const pause: Pause<C> = {
       resume: () => {
         if (live()) this.#resume()
+        return this.#resultNow()
       },
       stop: (reason) => {
         if (live()) this.stop(reason)
+        return this.#resultNow()
       },
       fail: (reason, error) => {
         if (live()) this.#setFailed(reason, error)
+        return this.#resultNow()
       },
       callback: (errorReason = 'callback received an error', key = 'result') => (error, value) => {
         if (!live()) return

@@ -24,6 +24,8 @@ export interface ListenerOptions {
   before?: string | readonly string[]
   /** Ids of listeners this one must run after; `'*'` means all that do not say `'*'` too. */
   after?: string | readonly string[]
+  /** The `ordering` package's name for `after`; both may be given and both count. */
+  needs?: string | readonly string[]
   /** Skip it in every chain (a string gives the reason). Chains can override this per chain. */
   disabled?: boolean | string
   /** The `this` it is called with, instead of the context (saves a `bind`). */

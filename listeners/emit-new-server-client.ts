@@ -5,6 +5,7 @@ import { ChainError } from '../lib/chain/chain-error.js'
 import type { ServerClientContext, ServerContext } from '../lib/core/types.js'
 import type { CioOptions } from '../lib/core/options.js'
 import { guardSocket } from '../lib/core/socket-guard.js'
+import { contextOf } from '../lib/core/context.js'
 
 interface ServerState {
   cio: Cio
@@ -20,7 +21,8 @@ function serverOnConnection(this: Server, socket: Socket): void {
   // A reset from one client must never take the process down; its errors
   // become this server's `serverClientError` events.
   guardSocket(socket, this)
-  const context: ServerClientContext = { cio: state.cio, options: state.options, server: this, serverClient: socket, secure: state.secure }
+  const secure = state.secure
+  const context = contextOf<ServerClientContext>({ cio: state.cio, options: state.options, server: this, serverClient: socket, secure, isSecure: secure })
   const result = state.cio.getServerClientChain().run({ context })
   if (result.failed !== undefined || (!result.result && result.paused === undefined)) {
     this.emit('serverClientError', new ChainError('server-client', result), socket)

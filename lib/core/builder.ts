@@ -5,6 +5,7 @@ import { ChainError } from '../chain/chain-error.js'
 import type { ClientContext, ServerClientContext, ServerContext } from './types.js'
 import { CioError, codes } from '../errors.js'
 import { loadListenerModule } from './load-listener.js'
+import { contextOf } from './context.js'
 import { mergeOptions, moveAliases } from './aliases.js'
 import type { CioOptions } from './options.js'
 import { orderListeners as order } from '../chain/order-listeners.js'
@@ -95,7 +96,7 @@ class CioInstance implements Cio {
   }
 
   server(options?: CioOptions): CioServer {
-    const context: ServerContext = { cio: this, options: mergeOptions(this.options, plainOptions(options, 'server()')) }
+    const context = contextOf<ServerContext>({ cio: this, options: mergeOptions(this.options, plainOptions(options, 'server()')) })
     checkListenerOptions(this.getServerChain(), context.options)
     checkListenerOptions(this.getServerClientChain(), context.options)
     const result = this.getServerChain().run({ context })
@@ -105,7 +106,7 @@ class CioInstance implements Cio {
   }
 
   client(options?: CioOptions): Socket {
-    const context: ClientContext = { cio: this, options: mergeOptions(this.options, plainOptions(options, 'client()')) }
+    const context = contextOf<ClientContext>({ cio: this, options: mergeOptions(this.options, plainOptions(options, 'client()')) })
     checkListenerOptions(this.getClientChain(), context.options)
     const result = this.getClientChain().run({ context })
     if (result.failed !== undefined || !result.result) {

@@ -1,5 +1,5 @@
-import type { PeerCertificate, TLSSocket } from 'node:tls'
-import type { Socket } from 'node:net'
+import type { PeerCertificate, Server as TLSServer, TLSSocket } from 'node:tls'
+import type { Server, Socket } from 'node:net'
 
 /**
  * A certificate or key as a user may give it: a file path, a PEM string
@@ -53,10 +53,17 @@ export interface CioOptions extends CertOptions {
   /** Client: name expected in the server certificate (SNI). @default host */
   servername?: string
 
-  /** Client: called once the socket connects (plain `connect` event). */
-  onConnect?: (this: Socket, socket: Socket) => void
-  /** Client: called once the TLS handshake completes (`secureConnect`). */
-  onSecureConnect?: (this: TLSSocket, socket: TLSSocket) => void
+  /**
+   * Client: called once the socket connects (the TCP `connect` event, also
+   * with TLS), `this` = the socket. Server: called for every accepted
+   * socket (`connection`), `this` = the server.
+   */
+  onConnect?: (this: Socket | Server, socket: Socket) => void
+  /**
+   * Client: called once the TLS handshake completes (`secureConnect`).
+   * Server: called for every socket that completed it (`secureConnection`).
+   */
+  onSecureConnect?: (this: TLSSocket | TLSServer, socket: TLSSocket) => void
 
   /** Server: turn off retrying `listen()` on EADDRINUSE. @default false */
   noRelisten?: boolean

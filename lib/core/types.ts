@@ -2,12 +2,18 @@ import type { Server, Socket } from 'node:net'
 import type { Cio } from './builder.js'
 import type { CioOptions } from './options.js'
 
-/** What every chain run's context carries. */
+/**
+ * What every chain run's context carries. Every option can also be read
+ * from the context itself (`context.transform`, `this.eventor`), as cio 0.5
+ * listeners do: the options object is the context's prototype.
+ */
 export interface BaseContext {
   /** The cio instance running the chain. */
   cio: Cio
   /** The merged options (module defaults beneath the call's own). */
   options: CioOptions
+  /** Any option, read through the context; and whatever listeners put on it. */
+  [option: string]: unknown
 }
 
 /** Context of the server chain, run by `cio.server()`. `cio/createServer` sets `server`. */
@@ -15,6 +21,8 @@ export interface ServerContext extends BaseContext {
   server?: Server
   /** Set by `cio/secure`: true when the server uses TLS. */
   secure?: boolean
+  /** cio 0.5's name for `secure`. */
+  isSecure?: boolean
 }
 
 /** Context of the client chain, run by `cio.client()`. `cio/createClient` sets `client`. */
@@ -22,6 +30,8 @@ export interface ClientContext extends BaseContext {
   client?: Socket
   /** Set by `cio/secure`: true when the client uses TLS. */
   secure?: boolean
+  /** cio 0.5's name for `secure`. */
+  isSecure?: boolean
 }
 
 /** Context of the server-client chain, run once for each accepted connection. */
@@ -32,6 +42,8 @@ export interface ServerClientContext extends BaseContext {
   serverClient: Socket
   /** True when the server uses TLS. */
   secure: boolean
+  /** cio 0.5's name for `secure`. */
+  isSecure: boolean
 }
 
 /** Context seen by a listener that may be added to the client chain and the server-client chain alike. */
@@ -40,6 +52,7 @@ export interface SocketContext extends BaseContext {
   serverClient?: Socket
   server?: Server
   secure?: boolean
+  isSecure?: boolean
 }
 
 /** The socket a client or server-client chain run is about. */

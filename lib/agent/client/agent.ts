@@ -51,6 +51,16 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
 }
 
+/**
+ * websocket-agent code tests `err == Agent.OFFLINE` for "the agent is
+ * offline", and a closed agent is: its sends fail with `OFFLINE`, the
+ * closing as the cause.
+ */
+function closedOffline(closed: CioError, action?: string): CioError {
+  const message = action === undefined ? 'The agent was closed while the send waited for its connection.' : `Cannot send ${JSON.stringify(action)}: the agent was closed.`
+  return new CioError(codes.OFFLINE, message, { cause: closed, details: { action } })
+}
+
 function beatClient(connection: ClientConnection, interval: number): void {
   if (connection.beating) beat(connection, interval)
 }
@@ -115,10 +125,10 @@ export class Agent extends CodedEmitter<AgentEvents> {
 
   /**
    * Calls `action` on the server. Rejects with the value the server's hook
-   * threw, or a CioError: `OFFLINE` (no connection and none being made),
-   * `TIMEOUT`, `UNKNOWN_ACTION`, `DISCONNECTED`, `CLOSED`,
-   * `INVALID_ARGUMENT`... While a connection is being made, waits for its
-   * handshake within `timeout`.
+   * threw, or a CioError: `OFFLINE` (no connection and none being made, or
+   * the agent was closed: then its `cause` is `CLOSED`), `TIMEOUT`,
+   * `UNKNOWN_ACTION`, `DISCONNECTED`, `INVALID_ARGUMENT`... While a
+   * connection is being made, waits for its handshake within `timeout`.
    */
   send<T = unknown>(action: string, message?: unknown, timeout?: number): Promise<T> {
     const peer = this.#peer
@@ -142,7 +152,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
 
   /**
    * Stops reconnecting, closes the connection (pending sends fail with
-   * `DISCONNECTED`, waiting ones with `CLOSED`), waits for the store, and
+   * `DISCONNECTED`, waiting ones with `OFFLINE`, both caused by `CLOSED`), waits for the store, and
    * resolves when all is closed. Calling it again returns the same promise.
    */
   close(): Promise<void> {
@@ -153,7 +163,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
     this.#state = State.CLOSED
     clearTimeout(this.#reconnectTimer)
     const reason = new CioError(codes.CLOSED, 'The agent was closed.')
-    this.#waiters.settle(reason)
+    this.#waiters.settle(closedOffline(reason))
     const connection = this.#connection
     if (connection !== undefined && !connection.peer.closed) {
       const closed = once(connection.peer.framed, 'close')
@@ -307,7 +317,8 @@ export class Agent extends CodedEmitter<AgentEvents> {
 
   async #sendLater<T>(action: string, message: unknown, timeout: number | undefined): Promise<T> {
     const state = this.#state
-    checkCall(action, timeout, state === State.CLOSED, 'agent')
+    if (state === State.CLOSED) throw closedOffline(new CioError(codes.CLOSED, 'The agent was closed.', { details: { action } }), action)
+    checkCall(action, timeout, false, 'agent')
     if (state === State.STOPPED) throw new CioError(codes.OFFLINE, `Cannot send ${JSON.stringify(action)}: the agent stopped${this.#stopReason === undefined ? '' : ` (${this.#stopReason.code})`}.`, { cause: this.#stopReason, details: { action } })
     if (state === State.WAITING) throw new CioError(codes.OFFLINE, `Cannot send ${JSON.stringify(action)}: the agent is offline, waiting to reconnect.`, { details: { action } })
     // STARTING or CONNECTING (READY with a reserved action was refused above): wait for the handshake.

@@ -1,8 +1,8 @@
 import net from 'node:net'
 import tls from 'node:tls'
-import type { Listener } from '../lib/chain/chain.js'
+import type { Listener } from '../lib/chain/types.js'
 import type { ServerContext } from '../lib/core/types.js'
-import type { OptionsChecker } from '../lib/core/builder.js'
+import type { OptionsChecker } from '../lib/core/types.js'
 import { checkConnectHooks } from '../lib/core/connect-hooks.js'
 
 /**

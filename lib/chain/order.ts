@@ -13,11 +13,22 @@
  * `cio/createServer` just because some other listener must precede it).
  */
 import { CioError, codes } from '../errors.js'
-import type { ListenerOptions } from './chain.js'
+
+/** The part of an item's options that `order()` reads. */
+export interface OrderOptions {
+  /** The id other items name in their constraints. @default the item's `name` */
+  id?: string | undefined
+  /** Ids this item must come before; `'*'` means every item that does not say `'*'` too. */
+  before?: string | readonly string[] | undefined
+  /** Ids this item must come after; `'*'` means every item that does not say `'*'` too. */
+  after?: string | readonly string[] | undefined
+  /** The `ordering` package's name for `after`; both may be given and both count. */
+  needs?: string | readonly string[] | undefined
+}
 
 /** Anything `order()` can sort: a listener, or any object shaped like one. */
 export interface Orderable {
-  options?: ListenerOptions | undefined
+  options?: OrderOptions | undefined
   name?: string
 }
 
@@ -39,7 +50,7 @@ const AFTER_ALL = 1
 const HUBS = 2
 
 /** `order()`'s object form, as the `ordering` package took it. */
-export interface OrderOptions<T extends Orderable> {
+export interface OrderInput<T extends Orderable> {
   array: readonly T[]
 }
 
@@ -100,7 +111,7 @@ function itemsOf<T extends Orderable>(args: readonly unknown[]): readonly T[] {
  *   each of which must run before the next, the last before the first).
  */
 export function order<T extends Orderable>(items: readonly T[]): T[]
-export function order<T extends Orderable>(options: OrderOptions<T>): T[]
+export function order<T extends Orderable>(options: OrderInput<T>): T[]
 export function order<T extends Orderable>(...items: T[]): T[]
 export function order<T extends Orderable>(...args: unknown[]): T[] {
   const items = itemsOf<T>(args)

@@ -6,13 +6,22 @@
 import type { Socket } from 'node:net'
 import { CioError, codes, type CioErrorCode } from '../errors.js'
 import { encodeFrame } from '../frame/encoder.js'
-import type { RpcCall } from './handlers.js'
-import type { RpcPeer } from './peer.js'
+import type { RpcHandlers } from './handlers.js'
 import { RpcFault, type RpcRequest } from './protocol.js'
+import { isPromiseLike, quote } from './validate.js'
+import type { RpcCall, RpcPeerApi } from './types.js'
 
-/** Runs the handlers for `request` and answers it. */
-export function handleRequest(peer: RpcPeer, request: RpcRequest): void {
-  new RequestRun(peer, request).step(undefined)
+/** A peer as the dispatcher sees it: its public face and the registries it answers with, in order. */
+export interface DispatchingPeer extends RpcPeerApi {
+  readonly _registries: readonly RpcHandlers[]
+}
+
+/** What a request interceptor returns when it answered or refused the request itself. */
+export const HANDLED: unique symbol = Symbol('cio.rpc.handled')
+
+/** Runs the handlers for `request` and answers it; `caller` becomes the handlers' `call.caller`. */
+export function handleRequest(peer: DispatchingPeer, request: RpcRequest, caller: object | undefined): void {
+  new RequestRun(peer, request, caller).step(undefined)
 }
 
 /**
@@ -24,14 +33,14 @@ export function handleRequest(peer: RpcPeer, request: RpcRequest): void {
 class RequestRun implements RpcCall {
   readonly action: string
   readonly id: number
-  readonly peer: RpcPeer
+  readonly peer: DispatchingPeer
   private readonly body: unknown
   private phase = 0
   private registry = 0
   private index = 0
   private ran = false
 
-  constructor(peer: RpcPeer, request: RpcRequest) {
+  constructor(peer: DispatchingPeer, request: RpcRequest, readonly caller: object | undefined) {
     this.peer = peer
     this.id = request.id
     this.action = request.action
@@ -82,7 +91,7 @@ class RequestRun implements RpcCall {
           this.ran = true
           value = handler(this.body, this)
         }
-        if (isThenable(value)) {
+        if (isPromiseLike(value)) {
           // Only handlers that really are asynchronous pay for the closures.
           Promise.resolve(value).then(
             (result) => this.step(result),
@@ -151,7 +160,7 @@ class RequestRun implements RpcCall {
  * `result` (none when undefined). For layers that handle some requests
  * themselves (see `RpcInterceptor`). Does nothing on a closed connection.
  */
-export function answerRequest(peer: RpcPeer, id: number, result?: unknown): void {
+export function answerRequest(peer: RpcPeerApi, id: number, result?: unknown): void {
   sendDirect(peer, result === undefined ? { id } : { id, result })
 }
 
@@ -160,12 +169,12 @@ export function answerRequest(peer: RpcPeer, id: number, result?: unknown): void
  * is then ended: the fault is flushed first and the peer sees a clean end
  * (TLS close_notify, then FIN), so it can read why it was turned away.
  */
-export function refuseRequest(peer: RpcPeer, id: number, code: CioErrorCode, message: string, close = false): void {
+export function refuseRequest(peer: RpcPeerApi, id: number, code: CioErrorCode, message: string, close = false): void {
   sendDirect(peer, { id, fault: { code, message } })
   if (close) peer.socket.end()
 }
 
-function sendDirect(peer: RpcPeer, message: object): void {
+function sendDirect(peer: RpcPeerApi, message: object): void {
   const framed = peer.framed
   if (framed.closed || !framed.socket.writable) return
   try {
@@ -174,17 +183,6 @@ function sendDirect(peer: RpcPeer, message: object): void {
     // Only a maxFrameBytes too small for a short answer gets here.
     framed.fail(error instanceof CioError ? error : new CioError(codes.INTERNAL_ERROR, String(error)))
   }
-}
-
-/** An action name for a message, cut short: it came from the network. */
-function quote(action: string): string {
-  return JSON.stringify(action.length > 64 ? `${action.slice(0, 64)}...` : action)
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    ((typeof value === 'object' && value !== null) || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function'
-  )
 }
 
 /** Whether `JSON.stringify` gives the value itself a form (nested parts aside). */

@@ -7,10 +7,12 @@ import type { Socket } from 'node:net'
 import { cancelExpiry, scheduleExpiry, type DeadlineQueue, type Expirable } from './deadlines.js'
 import { CioError, codes, describeError, type CioErrorCode } from '../errors.js'
 import { attachFramed, type FramedOwner, type FramedSocket, type FramedSocketOptions } from '../frame/framed-socket.js'
-import { handleRequest } from './dispatch.js'
+import { handleRequest, HANDLED } from './dispatch.js'
 import { RpcHandlers, type RpcCatchAll, type RpcHandler, type RpcHandlerMap } from './handlers.js'
 import { RpcKind, classifyRpcMessage, faultCode, invalidMessage, type RpcFaultMessage, type RpcRequest, type RpcSuccess, type RpcUserError } from './protocol.js'
-import { isValidTimeout, resolveRpcOptions, type CallOptions, type RpcPeerOptions } from './options.js'
+import { resolveRpcOptions, type RpcPeerOptions } from './options.js'
+import { checkAction, checkTimeout } from './validate.js'
+import type { CallOptions, RpcPeerApi } from './types.js'
 
 const kPeer = Symbol('cio.rpcPeer')
 
@@ -85,21 +87,23 @@ function finish(pending: PendingCall): PendingCall | undefined {
  */
 export interface RpcInterceptor {
   /**
-   * Returns true when it has dealt with the request itself (answered it, or
-   * refused it with `refuseRequest`), false to let the handlers answer as
-   * usual. It must not throw: a throw is treated as a protocol error and
-   * closes the connection.
+   * Returns `HANDLED` when it has dealt with the request itself (answered
+   * it, or refused it with `refuseRequest`); otherwise the handlers answer,
+   * and what it returned (an object, or undefined) is their `call.caller`,
+   * so they need not look the connection up again. It must not throw: a
+   * throw is treated as a protocol error and closes the connection.
    */
-  request(peer: RpcPeer, request: RpcRequest): boolean
+  request(peer: RpcPeer, request: RpcRequest): object | typeof HANDLED | undefined
   /** Called once the connection has closed and every pending call has failed; `error` is why, if known. */
   closed?(peer: RpcPeer, error: Error | undefined): void
 }
+
 
 /**
  * Calls and answers over one framed socket. Reach it with {@link peerOf};
  * make it with {@link attachRpc} or the `cio/rpc` listener.
  */
-export class RpcPeer {
+export class RpcPeer implements RpcPeerApi {
   /** The framing layer under this peer. */
   readonly framed: FramedSocket
   /** @internal This connection's own registry, made on first use. */
@@ -194,8 +198,8 @@ export class RpcPeer {
     // Refusals happen before the first await: their stack is the caller's own.
     const timeout = options?.timeout ?? this.callTimeout
     const signal = options?.signal
-    if (typeof action !== 'string' || action.length === 0) throw new CioError(codes.INVALID_ARGUMENT, 'action must be a non-empty string', { details: { action } })
-    if (!isValidTimeout(timeout)) throw new CioError(codes.INVALID_ARGUMENT, `timeout must be above 0 and up to 2147483647 ms, got ${String(timeout)}`, { details: { action } })
+    checkAction(action, 'peer.call')
+    checkTimeout(timeout, action)
     if (this.framed.closed || !this.socket.writable) throw new CioError(codes.DISCONNECTED, `cannot call ${action}: the connection is closed`, { details: { action } })
     const map = (this._pending ??= new Map<number, PendingCall>())
     if (map.size >= this.maxPendingCalls) {
@@ -248,18 +252,21 @@ function peerMessage(framed: FramedSocket, value: unknown): void {
   if (typeof kind === 'string') framed.fail(invalidMessage(kind))
   else if (kind === RpcKind.REQUEST) {
     // Without an interceptor this is one field read: the hot path is unchanged.
-    if (peer.interceptor === undefined || !intercept(peer, peer.interceptor, value as RpcRequest)) handleRequest(peer, value as RpcRequest)
+    if (peer.interceptor === undefined) handleRequest(peer, value as RpcRequest, undefined)
+    else intercept(peer, peer.interceptor, value as RpcRequest)
   } else settleCall(peer, (value as { id: number }).id, kind, value)
 }
 
-/** Runs an interceptor; one that throws closes the connection rather than the process. */
-function intercept(peer: RpcPeer, interceptor: RpcInterceptor, request: RpcRequest): boolean {
+/** Runs an interceptor, then the handlers unless it dealt with the request; a throw closes the connection rather than the process. */
+function intercept(peer: RpcPeer, interceptor: RpcInterceptor, request: RpcRequest): void {
+  let caller: object | typeof HANDLED | undefined
   try {
-    return interceptor.request(peer, request)
+    caller = interceptor.request(peer, request)
   } catch (error) {
     peer.framed.fail(new CioError(codes.INTERNAL_ERROR, `the request interceptor failed: ${describeError(error)}`, { cause: error }))
-    return true
+    return
   }
+  if (caller !== HANDLED) handleRequest(peer, request, caller)
 }
 
 /** The close of `framed`: fails the pending calls, then tells the interceptor. */

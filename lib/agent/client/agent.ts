@@ -8,11 +8,14 @@
  */
 import { once } from 'node:events'
 import type { KeyObject } from 'node:crypto'
-import { buildCio, type Cio } from '../../core/builder.js'
+import { buildCio } from '../../core/builder.js'
+import type { Cio } from '../../core/types.js'
 import { CioError, codes, describeError } from '../../errors.js'
 import { checkCall, Waiters } from '../calls.js'
 import { ClientConnection, kAgentClient, type AgentClientHost } from './connection.js'
-import { CodedEmitter, emitError, emitSafely, type AgentLogger } from '../errors.js'
+import { CodedEmitter } from '../errors.js'
+import { isPromiseLike } from '../../rpc/validate.js'
+import { emitError, emitSafely, type AgentLogger } from '../events.js'
 import { beat } from '../heartbeat.js'
 import { ensureClientListeners } from '../chains.js'
 import { addHooks, agentHookAdapter, type AgentCatchAll, type AgentHook, type HookMap } from '../hooks.js'
@@ -47,10 +50,6 @@ export interface AgentConnector {
 const State = { STARTING: 0, CONNECTING: 1, READY: 2, WAITING: 3, STOPPED: 4, CLOSED: 5 } as const
 type State = (typeof State)[keyof typeof State]
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
-}
-
 /**
  * websocket-agent code tests `err == Agent.OFFLINE` for "the agent is
  * offline", and a closed agent is: its sends fail with `OFFLINE`, the
@@ -68,7 +67,7 @@ function beatClient(connection: ClientConnection, interval: number): void {
 /** An agent: see the module comment and the README's Agents section. */
 export class Agent extends CodedEmitter<AgentEvents> {
   /**
-   * The seed's fluent form: `Agent.conf(confOrPromise).connect(url)`. Each
+   * websocket-agent's fluent form: `Agent.conf(confOrPromise).connect(url)`. Each
    * `connect` makes a new agent (there is no shared one); `url` is its
    * `host`. A promised conf's mistakes are emitted as `error`.
    */
@@ -76,7 +75,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
     return {
       connect(host: string): Agent {
         const withHost = (value: unknown): unknown => (typeof value === 'object' && value !== null && !Array.isArray(value) ? { ...value, host } : value)
-        if (isThenable(conf)) return new Agent(Promise.resolve(conf).then(withHost) as Promise<AgentOptions>)
+        if (isPromiseLike(conf)) return new Agent(Promise.resolve(conf).then(withHost) as Promise<AgentOptions>)
         return new Agent(withHost(conf) as AgentOptions)
       },
     }
@@ -103,14 +102,14 @@ export class Agent extends CodedEmitter<AgentEvents> {
   /**
    * Checks the options (throws `INVALID_OPTION`, `CERT_READ`) and starts
    * connecting once the current code has run, so listeners attached right
-   * after `new` see every event. Options may be a promise (the seed's
+   * after `new` see every event. Options may be a promise (websocket-agent's
    * asynchronous conf): its mistakes are then emitted as `error`.
    */
   constructor(options: AgentOptions | PromiseLike<AgentOptions>) {
     super()
     // A promised conf is settled into a value at once, so that its rejection
     // is handled (and emitted as `error` later) rather than reported as unhandled.
-    const promised = isThenable(options) ? Promise.resolve(options).then((value) => ({ value }), (error: unknown) => ({ error })) : undefined
+    const promised = isPromiseLike(options) ? Promise.resolve(options).then((value) => ({ value }), (error: unknown) => ({ error })) : undefined
     if (promised === undefined) this.#options = resolveAgentOptions(options)
     this.cio = this.#options?.cio ?? buildCio()
     ensureClientListeners(this.cio)
@@ -136,7 +135,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
     return this.#sendLater<T>(action, message, timeout)
   }
 
-  /** The seed's other name for {@link send}. */
+  /** websocket-agent's other name for {@link send}. */
   tunnel<T = unknown>(action: string, message?: unknown, timeout?: number): Promise<T> {
     return this.send<T>(action, message, timeout)
   }

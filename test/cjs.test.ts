@@ -1,10 +1,5 @@
-import { execFile } from 'node:child_process'
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
-
-const root = fileURLToPath(new URL('..', import.meta.url))
+import { runInstalled } from './helpers/installed.js'
 
 /**
  * A CommonJS program as cio 0.5 users wrote them, run by a real `node` in a
@@ -38,15 +33,7 @@ server.listen(0, '127.0.0.1', () => {
 `
 
 t.test('cjs - require(\'cio\') is the builder function with the named exports on it; require(\'cio/agent\') has its exports; one implementation with import', async (t) => {
-  const dir = t.testdir()
-  mkdirSync(join(dir, 'node_modules'))
-  symlinkSync(root, join(dir, 'node_modules', 'cio'), 'dir')
-  writeFileSync(join(dir, 'program.cjs'), program)
-  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, ['program.cjs'], { cwd: dir, timeout: 30_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr })
-    })
-  })
+  const { code, stdout, stderr } = await runInstalled(t, 'program.cjs', program)
   t.equal(code, 0, `exits 0 by itself; stderr: ${stderr}`)
   t.equal(stderr, '', 'no warning: require() of the ES module build is plain on Node 20.19+')
   t.same(JSON.parse(stdout), {

@@ -9,6 +9,7 @@ import type { CioError } from '../../errors.js'
 import { storeError } from '../store.js'
 import { isAgentName } from '../protocol.js'
 import type { DataStore, StoreDoc } from '../store.js'
+import { LEGACY_AGENT_NAME_KEY } from '../compat.js'
 
 export class AgentNameStore {
   readonly #store: DataStore<StoreDoc>
@@ -26,8 +27,8 @@ export class AgentNameStore {
   async load(): Promise<string | undefined> {
     try {
       const doc = await this.#store.load()
-      const legacy = doc?.name === undefined && doc?.id !== undefined
-      const name = legacy ? doc?.id : doc?.name
+      const legacy = doc?.name === undefined && doc?.[LEGACY_AGENT_NAME_KEY] !== undefined
+      const name = legacy ? doc?.[LEGACY_AGENT_NAME_KEY] : doc?.name
       if (name === undefined) return undefined
       if (!isAgentName(name)) throw new TypeError(`it holds an invalid agent name, ${JSON.stringify(name)}`)
       // a websocket-agent document is rewritten in cio's format at the first save

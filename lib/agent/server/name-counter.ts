@@ -10,6 +10,7 @@ import type { CioError } from '../../errors.js'
 import { storeError } from '../store.js'
 import { NameAllocator, parseName, type NameFormat } from '../names.js'
 import type { DataStore, StoreDoc } from '../store.js'
+import { LEGACY_LAST_NAME_KEY } from '../compat.js'
 
 export class NameCounter {
   #names: NameAllocator
@@ -83,8 +84,8 @@ export class NameCounter {
     if (store === undefined) return
     try {
       const doc = await store.load()
-      const legacy = doc?.counter === undefined && doc?.lastName !== undefined
-      const counter = legacy ? this.#counterOf(doc?.lastName) : doc?.counter ?? 0
+      const legacy = doc?.counter === undefined && doc?.[LEGACY_LAST_NAME_KEY] !== undefined
+      const counter = legacy ? this.#counterOf(doc?.[LEGACY_LAST_NAME_KEY]) : doc?.counter ?? 0
       if (!Number.isSafeInteger(counter) || (counter as number) < 0) throw new TypeError(`it holds no valid counter (${JSON.stringify(counter)})`)
       this.#names = new NameAllocator(this.#names.format, counter as number)
       if (legacy) void this.persist()

@@ -140,7 +140,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
     return this.send<T>(action, message, timeout)
   }
 
-  /** Answers the server's action: `(action, handler(message))`, `({ action: handler })` or `(catchAll(action, message))`. */
+  /** Answers the server's action: `(action, handler(message, socket, call))`, `({ action: handler })` or `(catchAll(action, message, socket, call))`. */
   onHook(action: string, handler: AgentHook): this
   onHook(handlers: HookMap<AgentHook>): this
   onHook(catchAll: AgentCatchAll): this

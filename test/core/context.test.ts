@@ -1,9 +1,9 @@
-import { once } from 'node:events'
 import type { Socket } from 'node:net'
 import t from 'tap'
 import buildCio, { type ServerClientContext } from '../../lib/index.js'
 import { testCerts } from '../helpers/certs.js'
 import { listenLocal, track } from '../helpers/net.js'
+import { next } from '../helpers/agents.js'
 
 t.test('context - listeners read options from the context itself, as in cio 0.5, and from context.options', async (t) => {
   const cio = buildCio({ greeting: 'hello' })
@@ -16,7 +16,7 @@ t.test('context - listeners read options from the context itself, as in cio 0.5,
   const server = cio.server({ eventor: true })
   const port = await listenLocal(t, server)
   const client = track(t, cio.client({ port, host: '127.0.0.1' }))
-  const [data] = (await once(client, 'data')) as [Buffer]
+  const [data] = await next<[Buffer]>(client, 'data')
   t.same(seen, ['hello', true, true, false, false])
   t.equal(data.toString(), 'changed on the context')
   t.equal(cio.options.greeting, 'hello', 'writing to the context leaves the options alone')
@@ -34,7 +34,7 @@ t.test('context - isSecure says TLS in the server, client and server-client chai
   })
   const port = await listenLocal(t, cio.server({ key: certs.server.key, cert: certs.server.cert }))
   const client = track(t, cio.client({ port, host: '127.0.0.1', transform: 'upper' }))
-  await once(client, 'data')
+  await next(client, 'data')
   t.same(seen.sort(), ['client:true:upper', 'server:true', 'serverClient:true'])
 })
 

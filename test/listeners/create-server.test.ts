@@ -1,10 +1,10 @@
-import { once } from 'node:events'
 import net from 'node:net'
 import tls from 'node:tls'
 import t from 'tap'
 import buildCio, { codes } from '../../lib/index.js'
 import { testCerts } from '../helpers/certs.js'
 import { listenLocal, track } from '../helpers/net.js'
+import { next } from '../helpers/agents.js'
 
 t.test('create-server - onConnect gets every accepted socket, with this = the server (cio 0.5)', async (t) => {
   const cio = buildCio()
@@ -17,7 +17,7 @@ t.test('create-server - onConnect gets every accepted socket, with this = the se
   })
   const port = await listenLocal(t, server)
   const client = track(t, cio.client({ port, host: '127.0.0.1' }))
-  const [data] = (await once(client, 'data')) as [Buffer]
+  const [data] = await next<[Buffer]>(client, 'data')
   t.equal(data.toString(), 'hi from onConnect')
   t.equal(seen.length, 1)
   t.equal(seen[0]?.self, server)
@@ -39,7 +39,7 @@ t.test('create-server - with TLS, onConnect runs at TCP accept and onSecureConne
   })
   const port = await listenLocal(t, server)
   const client = track(t, cio.client({ port, host: '127.0.0.1' }))
-  const [data] = (await once(client, 'data')) as [Buffer]
+  const [data] = await next<[Buffer]>(client, 'data')
   t.equal(data.toString(), 'over TLS')
   t.same(events, ['connect:false', 'secure:true'])
 })

@@ -62,7 +62,7 @@ class RequestRun implements RpcCall {
       for (;;) {
         // Read afresh each turn: a handler that adds the peer's first own
         // handler replaces the (possibly shared) array, and the new registry
-        // must take part in this very run, as it always has.
+        // must take part in this very run.
         const registry = peer._registries[this.registry]
         if (registry === undefined) {
           if (this.phase === 1) break

@@ -12,9 +12,9 @@ import { RpcHandlers, type RpcCatchAll, type RpcHandler, type RpcHandlerMap } fr
 import { RpcKind, classifyRpcMessage, faultCode, invalidMessage, type RpcFaultMessage, type RpcRequest, type RpcSuccess, type RpcUserError } from './protocol.js'
 import { resolveRpcOptions, type RpcPeerOptions } from './options.js'
 import { checkAction, checkTimeout } from './validate.js'
+import { kPeer } from '../core/symbols.js'
 import type { CallOptions, RpcPeerApi } from './types.js'
 
-const kPeer = Symbol('cio.rpcPeer')
 
 interface PeerHost extends Socket {
   [kPeer]?: RpcPeer
@@ -155,6 +155,17 @@ export class RpcPeer implements RpcPeerApi {
       this._registries = [...this._registries, this._own]
     }
     return this._own
+  }
+
+  /**
+   * Adds a registry shared with other peers, consulted after the shared
+   * ones given at creation and before this connection's own handlers: how a
+   * layer on top (an `AgentServer`'s hooks) answers on every connection
+   * with one registry. The common case, a peer with no registry yet, takes
+   * a list shared by every peer using the same registry.
+   */
+  answerWith(registry: RpcHandlers): void {
+    this._registries = this._registries.length === 0 ? sharedRegistries(registry, [registry]) : [...this._registries, registry]
   }
 
   /** The connection. */

@@ -16,6 +16,11 @@ function inApp(t: Test): void {
   t.teardown(() => process.chdir(before))
 }
 
+/** The addon's option, named for TypeScript with the options' type argument. */
+interface AddonOptions {
+  transform?: (text: string) => string
+}
+
 const upper = (text: string): string => text.toUpperCase()
 const bracket = (text: string): string => `[${text}]`
 
@@ -24,8 +29,8 @@ t.test('addon - a cio 0.5 addon loaded by name transforms every chunk on both en
   const cio = buildCio()
   cio.onServerClient('@scope/addon')
   cio.onClient('@scope/addon')
-  const port = await listenLocal(t, cio.server({ transform: upper }))
-  const client = track(t, cio.client({ port, host: '127.0.0.1', transform: bracket }))
+  const port = await listenLocal(t, cio.server<AddonOptions>({ transform: upper }))
+  const client = track(t, cio.client<AddonOptions>({ port, host: '127.0.0.1', transform: bracket }))
   const received: string[] = []
   client.on('transformed', (text: string) => received.push(text))
   client.write('hello')
@@ -41,8 +46,8 @@ t.test('addon - over TLS the addon reads isSecure from the context', async (t) =
   const cio = buildCio({ root: certs.ca.cert })
   cio.onServerClient('@scope/addon')
   cio.onClient('@scope/addon')
-  const port = await listenLocal(t, cio.server({ key: certs.server.key, cert: certs.server.cert, transform: upper }))
-  const client = track(t, cio.client({ port, host: '127.0.0.1', transform: bracket }))
+  const port = await listenLocal(t, cio.server<AddonOptions>({ key: certs.server.key, cert: certs.server.cert, transform: upper }))
+  const client = track(t, cio.client<AddonOptions>({ port, host: '127.0.0.1', transform: bracket }))
   client.write('secret')
   const [text] = (await next(client, 'transformed')) as [string]
   t.equal(text, '[tls:SECRET]')

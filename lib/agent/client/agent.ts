@@ -12,7 +12,7 @@ import { buildCio } from '../../core/builder.js'
 import type { Cio } from '../../core/types.js'
 import { CioError, codes, describeError } from '../../errors.js'
 import { checkCall, Waiters } from '../calls.js'
-import { ClientConnection, kAgentClient, type AgentClientHost } from './connection.js'
+import { AgentClientHost, ClientConnection } from './connection.js'
 import { CodedEmitter } from '../errors.js'
 import { isPromiseLike } from '../../rpc/validate.js'
 import { emitError, emitSafely, type AgentLogger } from '../events.js'
@@ -23,7 +23,6 @@ import { resolveAgentOptions, type AgentOptions, type ResolvedAgentOptions } fro
 import { AgentNameStore } from './name-store.js'
 import { isReservedAction, type Welcome } from '../protocol.js'
 import { backoffDelay } from '../backoff.js'
-import type { CioOptions } from '../../core/options.js'
 import { RpcHandlers } from '../../rpc/handlers.js'
 import { DEFAULT_CALL_TIMEOUT } from '../../rpc/options.js'
 import type { RpcPeer } from '../../rpc/peer.js'
@@ -201,8 +200,13 @@ export class Agent extends CodedEmitter<AgentEvents> {
    * (so it reaches the private state) rather than an object of closures:
    * one small object per agent instead of nine functions.
    */
-  static readonly #Host = class AgentHost implements AgentClientHost {
-    constructor(readonly agent: Agent) {}
+  static readonly #Host = class AgentHost extends AgentClientHost {
+    constructor(readonly agent: Agent) {
+      super()
+    }
+    get hooks(): RpcHandlers {
+      return this.agent.#hooks
+    }
     get secret(): KeyObject {
       return (this.agent.#options as ResolvedAgentOptions).secret
     }
@@ -242,10 +246,8 @@ export class Agent extends CodedEmitter<AgentEvents> {
     this.#state = State.CONNECTING
     this.#connection = undefined
     o.log?.(`connecting to ${o.address.host}:${o.address.port} over ${o.address.secure ? 'TLS' : 'TCP'}${this.#attempt > 0 ? ` (retry ${this.#attempt})` : ''}`)
-    const options: CioOptions = { ...o.clientOptions, handlers: this.#hooks }
-    ;(options as Record<symbol, unknown>)[kAgentClient] = this.#host
     try {
-      const socket = this.cio.client(options)
+      const socket = this.cio.client(o.clientOptions, this.#host)
       if (this.#connection === undefined) {
         socket.destroy()
         throw new CioError(codes.INTERNAL_ERROR, 'The client chain ran without cio/agent-client (was it disabled?): the agent cannot connect.')

@@ -21,7 +21,7 @@ import { channelBinding, clientProof, createNonce, encodeHello, encodeResponse, 
 import { agentActions, answerReservedAction, parseWelcome, RESERVED_PREFIX } from '../protocol.js'
 import { quote } from '../../rpc/validate.js'
 import { resetBeat } from '../heartbeat.js'
-import { ClientConnection, clientConnectionOf, kAgentClient, setClientConnection, type AgentClientHost } from './connection.js'
+import { AgentClientHost, ClientConnection, clientConnectionOf, setClientConnection } from './connection.js'
 import { HANDLED, refuseRequest } from '../../rpc/dispatch.js'
 import { peerOf, type RpcInterceptor, type RpcPeer } from '../../rpc/peer.js'
 import type { RpcRequest } from '../../rpc/protocol.js'
@@ -98,14 +98,15 @@ const clientInterceptor: RpcInterceptor = { request: interceptClientRequest, clo
  * `cio/agent-client` (listeners/agent-client.ts) calls it; needs `cio/rpc` before it.
  */
 export function startClientHandshake(context: ClientContext): void {
-  const host = (context.options as { [kAgentClient]?: AgentClientHost })[kAgentClient]
+  const host = context.owner
   const socket = context.client
-  if (host === undefined || socket === undefined) return
+  if (!(host instanceof AgentClientHost) || socket === undefined) return
   const peer = peerOf(socket)
   if (peer === undefined) throw new CioError(codes.INTERNAL_ERROR, 'cio/agent-client needs cio/rpc to run before it (was it disabled or removed?).')
   const connection = new ClientConnection(host, peer)
   setClientConnection(socket, connection)
   peer.interceptor = clientInterceptor
+  peer.answerWith(host.hooks)
   socket.once(context.secure === true ? 'secureConnect' : 'connect', clientOnConnect)
   connection.timer = setTimeout(onHandshakeTimeout, host.handshakeTimeout, connection)
   host.opened(connection)

@@ -21,7 +21,7 @@ import { channelBinding, clientProof, createNonce, encodeChallenge, parseHello, 
 import { agentActions, answerReservedAction, isAgentName, RESERVED_PREFIX, type Welcome } from '../protocol.js'
 import { quote } from '../../rpc/validate.js'
 import { resetBeat } from '../heartbeat.js'
-import { agentServerHostOf, Phase, ServerConnection, serverConnectionOf, setServerConnection, type AgentRecord, type HandshakeState } from './connection.js'
+import { AgentServerHost, Phase, ServerConnection, serverConnectionOf, setServerConnection, type AgentRecord, type HandshakeState } from './connection.js'
 import { answerRequest, HANDLED, refuseRequest } from '../../rpc/dispatch.js'
 import { peerOf, type RpcInterceptor, type RpcPeer } from '../../rpc/peer.js'
 import type { RpcRequest } from '../../rpc/protocol.js'
@@ -140,8 +140,8 @@ const serverInterceptor: RpcInterceptor = { request: interceptServerRequest, clo
  * `cio/agent-server` (listeners/agent-server.ts) calls it; needs `cio/rpc` before it.
  */
 export function startServerHandshake(context: ServerClientContext): void {
-  const host = agentServerHostOf(context.server)
-  if (host === undefined) return
+  const host = context.owner
+  if (!(host instanceof AgentServerHost)) return
   const socket = context.serverClient
   const peer = peerOf(socket)
   if (peer === undefined) throw new CioError(codes.INTERNAL_ERROR, 'cio/agent-server needs cio/rpc to run before it (was it disabled or removed?).')
@@ -152,6 +152,7 @@ export function startServerHandshake(context: ServerClientContext): void {
   const connection = new ServerConnection(host, peer)
   setServerConnection(socket, connection)
   peer.interceptor = serverInterceptor
+  peer.answerWith(host.hooks)
   ;(connection.handshake as HandshakeState).timer = setTimeout(onHandshakeTimeout, host.handshakeTimeout, connection)
   host.opened(connection)
 }

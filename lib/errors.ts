@@ -45,6 +45,9 @@ export const codes = {
   STORE_FAILED: 'STORE_FAILED',
   CLOSED: 'CLOSED',
   LISTEN_FAILED: 'LISTEN_FAILED',
+  // several agent servers sharing one namespace (cio/redis)
+  CLUSTER_UNAVAILABLE: 'CLUSTER_UNAVAILABLE',
+  NODE_LOST: 'NODE_LOST',
 } as const
 
 /** Every error code cio can produce. */

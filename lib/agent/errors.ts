@@ -32,6 +32,8 @@ export const agentCodes = {
   LISTEN_FAILED: codes.LISTEN_FAILED,
   INVALID_OPTION: codes.INVALID_OPTION,
   INVALID_ARGUMENT: codes.INVALID_ARGUMENT,
+  CLUSTER_UNAVAILABLE: codes.CLUSTER_UNAVAILABLE,
+  NODE_LOST: codes.NODE_LOST,
 } as const
 
 /** One of the {@link agentCodes}. */
@@ -61,6 +63,8 @@ export class CodedEmitter<Events extends Record<keyof Events, unknown[]>> extend
   static readonly STORE_FAILED = codes.STORE_FAILED
   static readonly CLOSED = codes.CLOSED
   static readonly LISTEN_FAILED = codes.LISTEN_FAILED
+  static readonly CLUSTER_UNAVAILABLE = codes.CLUSTER_UNAVAILABLE
+  static readonly NODE_LOST = codes.NODE_LOST
 }
 
 /**

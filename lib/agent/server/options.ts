@@ -7,6 +7,7 @@ import type { PeerCertificate, TlsOptions } from 'node:tls'
 import type { Socket } from 'node:net'
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, type AgentCommonOptions } from '../options.js'
 import type { Cio } from '../../core/builder.js'
+import type { ClusterLink } from '../../cluster/types.js'
 import { CioError, codes } from '../../errors.js'
 import { checkMs, checkStore, resolveLogger, type AgentLogger } from '../errors.js'
 import { secretKey, type Secret } from '../handshake.js'
@@ -60,6 +61,11 @@ export interface AgentServerOptions extends AgentCommonOptions, CertOptions {
   retryDelay?: number
   /** Listen retries before `error` with `LISTEN_FAILED`. @default 3 */
   maxRetries?: number
+  /**
+   * Share names, `sendTo` and `sendAll` with other agent servers: a link made by
+   * `redisCluster()` from `cio/redis`. @default none: this server alone
+   */
+  cluster?: ClusterLink
 }
 
 /** The options once checked. */
@@ -77,13 +83,14 @@ export interface ResolvedServerOptions {
   heartbeatInterval: number
   log: AgentLogger | undefined
   cio: Cio | undefined
+  cluster: ClusterLink | undefined
 }
 
 const TLS_KEYS = ['key', 'cert', 'ca', 'pfx', 'private', 'public', 'root', 'privateKey', 'certificate', 'passphrase', 'requestCert', 'rejectUnauthorized', 'isClientAllowed', 'rejectClient']
 const PASSED = ['maxFrameBytes', 'maxPendingCalls', 'noRelisten', 'retryDelay', 'maxRetries']
 const KNOWN = new Set([
   ...TLS_KEYS, ...PASSED, 'secret', 'port', 'host', 'protocol', 'tlsOptions', 'wssOptions', 'agentNameFormat', 'dataStore', 'timeout', 'handshakeTimeout',
-  'heartbeatInterval', 'logger', 'debug', 'cio',
+  'heartbeatInterval', 'logger', 'debug', 'cio', 'cluster',
 ])
 
 const PROTOCOLS: Readonly<Record<string, boolean>> = { tcp: false, ws: false, tls: true, wss: true }
@@ -107,6 +114,10 @@ export function resolveServerOptions(input: unknown): ResolvedServerOptions {
     throw invalid('protocol', `The "protocol" option must be AgentServer.TCP, AgentServer.TLS, or the seed's WS/WSS, got ${JSON.stringify(protocol) ?? String(protocol)}.`)
   }
   if (cio !== undefined && (typeof cio !== 'object' || cio === null || typeof (cio as Cio).server !== 'function')) throw invalid('cio', 'The "cio" option must be a cio instance made by buildCio().')
+  const cluster = options.cluster
+  if (cluster !== undefined && (typeof cluster !== 'object' || cluster === null || typeof (cluster as ClusterLink).attach !== 'function')) {
+    throw invalid('cluster', 'The "cluster" option must be a cluster link made by redisCluster() from cio/redis.')
+  }
   const tls = collectTls(options, TLS_KEYS)
   const material = hasTlsMaterial(tls, false)
   const secure = protocol === undefined ? material : (PROTOCOLS[protocol.toLowerCase()] as boolean)
@@ -133,5 +144,6 @@ export function resolveServerOptions(input: unknown): ResolvedServerOptions {
     heartbeatInterval: checkMs(options.heartbeatInterval, 'heartbeatInterval', DEFAULT_HEARTBEAT_INTERVAL, true),
     log: resolveLogger(options.logger, options.debug, 'cio agent-server'),
     cio: cio as Cio | undefined,
+    cluster: cluster as ClusterLink | undefined,
   }
 }

@@ -8,7 +8,7 @@
 import { once } from 'node:events'
 import net from 'node:net'
 import { buildCio } from '../lib/core/builder.js'
-import type { Listener } from '../lib/chain/chain.js'
+import type { Listener } from '../lib/chain/types.js'
 import type { ServerClientContext } from '../lib/core/types.js'
 import { order } from '../lib/chain/order.js'
 import { median, table, timePerCall } from './stats.js'

@@ -1,54 +1,74 @@
 /**
  * The one table of error codes used anywhere in cio, and the error class that
  * carries them. Codes are plain upper snake case strings so that callers can
- * compare `err.code === codes.TIMEOUT` (or, for websocket-agent users,
- * `err == Agent.TIMEOUT`, which works because `toString()` yields the code
- * for agent errors).
+ * compare `err.code === codes.TIMEOUT` (or, as websocket-agent code does,
+ * `err == Agent.TIMEOUT`, which works because `toString()` yields the code).
+ * Adding a code is one line in `table` (plus its row in the README); the
+ * `codes` and `agentCodes` constants and the static constants of the agent
+ * classes are derived from it.
  */
-export const codes = {
+const table = {
   // configuration and API misuse
-  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
-  INVALID_OPTION: 'INVALID_OPTION',
-  MODULE_LOAD: 'MODULE_LOAD',
-  CERT_READ: 'CERT_READ',
+  INVALID_ARGUMENT: { agent: true },
+  INVALID_OPTION: { agent: true },
+  MODULE_LOAD: { agent: false },
+  CERT_READ: { agent: false },
   // chain and ordering engines
-  CHAIN_FAILED: 'CHAIN_FAILED',
-  CHAIN_INVALID_LISTENER: 'CHAIN_INVALID_LISTENER',
-  ORDER_CYCLE: 'ORDER_CYCLE',
-  ORDER_MISSING_ID: 'ORDER_MISSING_ID',
-  ORDER_DUPLICATE_ID: 'ORDER_DUPLICATE_ID',
+  CHAIN_FAILED: { agent: false },
+  CHAIN_INVALID_LISTENER: { agent: false },
+  ORDER_CYCLE: { agent: false },
+  ORDER_MISSING_ID: { agent: false },
+  ORDER_DUPLICATE_ID: { agent: false },
   // core listeners
-  RELISTEN_FAILED: 'RELISTEN_FAILED',
-  CLIENT_REJECTED: 'CLIENT_REJECTED',
+  RELISTEN_FAILED: { agent: false },
+  CLIENT_REJECTED: { agent: false },
   // framing
-  FRAME_TOO_LARGE: 'FRAME_TOO_LARGE',
-  FRAME_INVALID: 'FRAME_INVALID',
+  FRAME_TOO_LARGE: { agent: false },
+  FRAME_INVALID: { agent: false },
   // rpc
-  TIMEOUT: 'TIMEOUT',
-  ABORTED: 'ABORTED',
-  DISCONNECTED: 'DISCONNECTED',
-  UNKNOWN_ACTION: 'UNKNOWN_ACTION',
-  INTERNAL_ERROR: 'INTERNAL_ERROR',
-  INVALID_MESSAGE: 'INVALID_MESSAGE',
-  TOO_MANY_PENDING: 'TOO_MANY_PENDING',
+  TIMEOUT: { agent: true },
+  ABORTED: { agent: false },
+  DISCONNECTED: { agent: true },
+  UNKNOWN_ACTION: { agent: true },
+  INTERNAL_ERROR: { agent: true },
+  INVALID_MESSAGE: { agent: true },
+  TOO_MANY_PENDING: { agent: false },
   // agents
-  OFFLINE: 'OFFLINE',
-  UNKNOWN_AGENT: 'UNKNOWN_AGENT',
-  NO_CONNECTED_AGENTS: 'NO_CONNECTED_AGENTS',
-  AGENT_NOT_CONNECTED: 'AGENT_NOT_CONNECTED',
-  WRONG_SECRET: 'WRONG_SECRET',
-  DUPLICATE_ID: 'DUPLICATE_ID',
-  NOT_AUTHORIZED: 'NOT_AUTHORIZED',
-  HANDSHAKE_TIMEOUT: 'HANDSHAKE_TIMEOUT',
-  HEARTBEAT_TIMEOUT: 'HEARTBEAT_TIMEOUT',
-  SEND_ALL_FAILED: 'SEND_ALL_FAILED',
-  STORE_FAILED: 'STORE_FAILED',
-  CLOSED: 'CLOSED',
-  LISTEN_FAILED: 'LISTEN_FAILED',
+  OFFLINE: { agent: true },
+  UNKNOWN_AGENT: { agent: true },
+  NO_CONNECTED_AGENTS: { agent: true },
+  AGENT_NOT_CONNECTED: { agent: true },
+  WRONG_SECRET: { agent: true },
+  DUPLICATE_ID: { agent: true },
+  NOT_AUTHORIZED: { agent: true },
+  HANDSHAKE_TIMEOUT: { agent: true },
+  HEARTBEAT_TIMEOUT: { agent: true },
+  SEND_ALL_FAILED: { agent: true },
+  STORE_FAILED: { agent: true },
+  CLOSED: { agent: true },
+  LISTEN_FAILED: { agent: true },
   // several agent servers sharing one namespace (cio/redis)
-  CLUSTER_UNAVAILABLE: 'CLUSTER_UNAVAILABLE',
-  NODE_LOST: 'NODE_LOST',
-} as const
+  CLUSTER_UNAVAILABLE: { agent: true },
+  NODE_LOST: { agent: true },
+} as const satisfies Record<string, { readonly agent: boolean }>
+
+type CodeTable = typeof table
+
+/** Every code as a constant: `codes.TIMEOUT === 'TIMEOUT'`. */
+export const codes: { readonly [K in keyof CodeTable]: K } = Object.freeze(
+  Object.fromEntries(Object.keys(table).map((code) => [code, code])) as { [K in keyof CodeTable]: K },
+)
+
+/** The codes an `Agent` or `AgentServer` rejects or emits with. */
+export type AgentErrorCode = { [K in keyof CodeTable]: CodeTable[K]['agent'] extends true ? K : never }[keyof CodeTable]
+
+/**
+ * The agent codes as constants; `AgentServer` and `Agent` carry each as a
+ * static too (`Agent.TIMEOUT`), the way websocket-agent code tests them.
+ */
+export const agentCodes: { readonly [K in AgentErrorCode]: K } = Object.freeze(
+  Object.fromEntries(Object.entries(table).filter(([, entry]) => entry.agent).map(([code]) => [code, code])) as { [K in AgentErrorCode]: K },
+)
 
 /** Every error code cio can produce. */
 export type CioErrorCode = (typeof codes)[keyof typeof codes]
@@ -59,7 +79,7 @@ export type CioErrorDetails = Record<string, unknown>
 export interface CioErrorOptions {
   /** The lower-level error this one wraps. */
   cause?: unknown
-  /** Facts a program may want to inspect; also copied onto the error itself. */
+  /** Facts a program may want to inspect, kept on `error.details`. */
   details?: CioErrorDetails
 }
 

@@ -3,7 +3,7 @@
  * listener chains. `import buildCio from 'cio'`.
  */
 export { buildCio, buildCio as default } from './core/builder.js'
-export type { Cio, ListenerInput, OptionsChecker } from './core/builder.js'
+export type { Cio, ListenerSource, OptionsChecker } from './core/types.js'
 export type { CioOptions, CertOptions, CertSource, CertValue } from './core/options.js'
 export type { BaseContext, ServerContext, ClientContext, ServerClientContext, SocketContext } from './core/types.js'
 export { socketOf } from './core/types.js'

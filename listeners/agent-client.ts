@@ -3,7 +3,7 @@
  * protocol itself lives in `lib/agent/client/handshake.ts`; this file only
  * places it in the chain, after `cio/rpc`.
  */
-import type { Listener } from '../lib/chain/chain.js'
+import type { Listener } from '../lib/chain/types.js'
 import type { ClientContext } from '../lib/core/types.js'
 import { startClientHandshake } from '../lib/agent/client/handshake.js'
 

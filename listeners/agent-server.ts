@@ -3,7 +3,7 @@
  * protocol itself lives in `lib/agent/server/handshake.ts`; this file only
  * places it in the chain, after `cio/rpc`.
  */
-import type { Listener } from '../lib/chain/chain.js'
+import type { Listener } from '../lib/chain/types.js'
 import type { ServerClientContext } from '../lib/core/types.js'
 import { startServerHandshake } from '../lib/agent/server/handshake.js'
 

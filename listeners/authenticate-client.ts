@@ -1,5 +1,5 @@
 import { TLSSocket, type PeerCertificate } from 'node:tls'
-import type { Listener } from '../lib/chain/chain.js'
+import type { Listener } from '../lib/chain/types.js'
 import type { ServerClientContext } from '../lib/core/types.js'
 
 /** The client's certificate, or undefined when it sent none (Node then returns an empty object). */

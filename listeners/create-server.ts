@@ -1,6 +1,6 @@
 import net from 'node:net'
 import tls from 'node:tls'
-import type { Listener } from '../lib/chain/chain.js'
+import type { Listener } from '../lib/chain/types.js'
 import type { ServerContext } from '../lib/core/types.js'
 
 /** Makes the server with `tls.createServer` or `net.createServer`; it is not listening yet. */

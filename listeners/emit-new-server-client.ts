@@ -1,6 +1,6 @@
 import type { Server, Socket } from 'node:net'
-import type { Cio } from '../lib/core/builder.js'
-import type { Listener } from '../lib/chain/chain.js'
+import type { Cio } from '../lib/core/types.js'
+import type { Listener } from '../lib/chain/types.js'
 import { ChainError } from '../lib/chain/chain-error.js'
 import type { ServerClientContext, ServerContext } from '../lib/core/types.js'
 import type { CioOptions } from '../lib/core/options.js'

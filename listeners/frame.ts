@@ -1,8 +1,8 @@
-import type { Listener } from '../lib/chain/chain.js'
+import type { Listener } from '../lib/chain/types.js'
 import { socketOf, type SocketContext } from '../lib/core/types.js'
 import { attachFramed, framedOf, type FramedSocket } from '../lib/frame/framed-socket.js'
 import { resolveMaxFrameBytes } from '../lib/frame/decoder.js'
-import type { OptionsChecker } from '../lib/core/builder.js'
+import type { OptionsChecker } from '../lib/core/types.js'
 
 /**
  * Frames the socket of a client or server-client chain run, once: a second

@@ -1,5 +1,5 @@
 import net from 'node:net'
-import type { Listener } from '../lib/chain/chain.js'
+import type { Listener } from '../lib/chain/types.js'
 import type { ServerContext } from '../lib/core/types.js'
 import { CioError, codes } from '../lib/errors.js'
 import type { CioOptions } from '../lib/core/options.js'

@@ -1,8 +1,8 @@
-import type { Listener } from '../lib/chain/chain.js'
+import type { Listener } from '../lib/chain/types.js'
 import type { SocketContext } from '../lib/core/types.js'
 import { peerOf, RpcPeer } from '../lib/rpc/peer.js'
 import { resolveRpcOptions, type RpcPeerOptions } from '../lib/rpc/options.js'
-import type { OptionsChecker } from '../lib/core/builder.js'
+import type { OptionsChecker } from '../lib/core/types.js'
 import { frame, frameContextSocket } from './frame.js'
 
 /**

@@ -1,4 +1,4 @@
-import type { Listener } from '../lib/chain/chain.js'
+import type { Listener } from '../lib/chain/types.js'
 import type { BaseContext } from '../lib/core/types.js'
 import type { CioOptions } from '../lib/core/options.js'
 

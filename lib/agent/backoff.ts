@@ -20,7 +20,7 @@ export interface BackoffOptions {
   initialDelay?: number
   /** How much the ceiling grows with each attempt. @default 2 */
   factor?: number
-  /** Largest delay, in ms. @default 5000 (the seed's cap) */
+  /** Largest delay, in ms. @default 5000 (websocket-agent's cap) */
   maxDelay?: number
 }
 

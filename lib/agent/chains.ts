@@ -4,7 +4,7 @@
  * servers, or one the user prepared). The orderer refuses an id twice in a
  * chain, so each is added once per instance.
  */
-import type { Cio } from '../core/builder.js'
+import type { Cio } from '../core/types.js'
 import { listenerId } from '../chain/order.js'
 import { agentClient } from '../../listeners/agent-client.js'
 import { agentServer } from '../../listeners/agent-server.js'

@@ -1,5 +1,5 @@
 /**
- * `onHook` in the seed's three forms, on top of an `RpcHandlers` registry:
+ * `onHook` in websocket-agent's three forms, on top of an `RpcHandlers` registry:
  * `onHook(action, handler)`, `onHook({ action: handler })` and
  * `onHook(catchAll)`. Catch-alls run first, then the action's handlers, each
  * in the order they were added; the last value returned is the answer (the

@@ -14,10 +14,11 @@ export { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL } from './server/
 export type { AgentOptions } from './client/options.js'
 export type { ServerHook, ServerCatchAll, AgentHook, AgentCatchAll, HookMap } from './hooks.js'
 export { agentCodes } from './errors.js'
-export type { AgentErrorCode, AgentLogger } from './errors.js'
+export type { AgentErrorCode } from './errors.js'
+export type { AgentLogger } from './events.js'
 export { agentActions, HEARTBEAT_ID, RESERVED_PREFIX } from './protocol.js'
 export type { Welcome } from './protocol.js'
-export { FileStore, MemoryStore, AtomicFileStore } from './store.js'
+export { MemoryStore, AtomicFileStore } from './store.js'
 export type { DataStore, StoreDoc, FileStoreOptions } from './store.js'
 export type { BackoffOptions } from './backoff.js'
 export { DEFAULT_BACKOFF } from './backoff.js'
@@ -27,13 +28,5 @@ export { CioError, codes, isCioError } from '../errors.js'
 export { agentServer } from '../../listeners/agent-server.js'
 export { agentClient } from '../../listeners/agent-client.js'
 
-// The seed's constants, importable one by one: `import { TIMEOUT } from 'cio/agent'`.
-export const {
-  TIMEOUT, UNKNOWN_ACTION, OFFLINE, UNKNOWN_AGENT, NO_CONNECTED_AGENTS, AGENT_NOT_CONNECTED, WRONG_SECRET, DUPLICATE_ID, NOT_AUTHORIZED,
-  INVALID_MESSAGE, INTERNAL_ERROR, DISCONNECTED, HANDSHAKE_TIMEOUT, HEARTBEAT_TIMEOUT, SEND_ALL_FAILED, STORE_FAILED, CLOSED, LISTEN_FAILED,
-} = {
-  TIMEOUT: 'TIMEOUT', UNKNOWN_ACTION: 'UNKNOWN_ACTION', OFFLINE: 'OFFLINE', UNKNOWN_AGENT: 'UNKNOWN_AGENT', NO_CONNECTED_AGENTS: 'NO_CONNECTED_AGENTS',
-  AGENT_NOT_CONNECTED: 'AGENT_NOT_CONNECTED', WRONG_SECRET: 'WRONG_SECRET', DUPLICATE_ID: 'DUPLICATE_ID', NOT_AUTHORIZED: 'NOT_AUTHORIZED',
-  INVALID_MESSAGE: 'INVALID_MESSAGE', INTERNAL_ERROR: 'INTERNAL_ERROR', DISCONNECTED: 'DISCONNECTED', HANDSHAKE_TIMEOUT: 'HANDSHAKE_TIMEOUT',
-  HEARTBEAT_TIMEOUT: 'HEARTBEAT_TIMEOUT', SEND_ALL_FAILED: 'SEND_ALL_FAILED', STORE_FAILED: 'STORE_FAILED', CLOSED: 'CLOSED', LISTEN_FAILED: 'LISTEN_FAILED',
-} as const
+export { FileStore, TIMEOUT, UNKNOWN_ACTION, OFFLINE, UNKNOWN_AGENT, NO_CONNECTED_AGENTS, AGENT_NOT_CONNECTED, WRONG_SECRET, DUPLICATE_ID, NOT_AUTHORIZED, INVALID_MESSAGE, INTERNAL_ERROR, DISCONNECTED, HANDSHAKE_TIMEOUT, HEARTBEAT_TIMEOUT, SEND_ALL_FAILED, STORE_FAILED, CLOSED, LISTEN_FAILED } from './compat.js'
+export type { FileStoreConstructor } from './compat.js'

@@ -1,6 +1,7 @@
 /** Options that `AgentServer` and `Agent` share, with the same meaning on both sides. */
-import type { Cio } from '../core/builder.js'
-import type { AgentLogger } from './errors.js'
+import type { Cio } from '../core/types.js'
+import { CioError, codes } from '../errors.js'
+import type { AgentLogger } from './events.js'
 
 /** Default milliseconds to complete the handshake: 10 000. */
 export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000
@@ -25,4 +26,40 @@ export interface AgentCommonOptions {
   maxFrameBytes?: number
   /** Calls one connection may have waiting at once. @default 1024 */
   maxPendingCalls?: number
+}
+
+/** The logger in force: the given one, `console.error` with a prefix for `debug: true`, else none. */
+export function resolveLogger(logger: unknown, debug: unknown, prefix: string): AgentLogger | undefined {
+  if (logger !== undefined && typeof logger !== 'function') {
+    throw new CioError(codes.INVALID_OPTION, `The "logger" option must be a function (message, details), got ${typeof logger}.`, { details: { option: 'logger' } })
+  }
+  if (debug !== undefined && typeof debug !== 'boolean') {
+    throw new CioError(codes.INVALID_OPTION, `The "debug" option must be a boolean, got ${typeof debug}.`, { details: { option: 'debug' } })
+  }
+  if (typeof logger === 'function') return logger as AgentLogger
+  if (debug === true) return (message, details) => console.error(`[${prefix}] ${message}`, ...(details === undefined ? [] : [details]))
+  return undefined
+}
+
+/** Checks a `dataStore` option: an object with `save` and `load` functions, or nothing. */
+export function checkStore<S>(store: unknown): S | undefined {
+  if (store === undefined) return undefined
+  const candidate = store as { save?: unknown; load?: unknown } | null
+  if (typeof candidate !== 'object' || candidate === null || typeof candidate.save !== 'function' || typeof candidate.load !== 'function') {
+    throw new CioError(codes.INVALID_OPTION, 'The "dataStore" option must be an object with save(doc) and load() methods that return promises (FileStore, MemoryStore or your own).', {
+      details: { option: 'dataStore' },
+    })
+  }
+  return store as S
+}
+
+/** Checks a number of milliseconds: above 0 and no more than setTimeout honours. */
+export function checkMs(value: unknown, option: string, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value > 0x7fff_ffff || (allowZero ? value < 0 : value <= 0)) {
+    throw new CioError(codes.INVALID_OPTION, `The "${option}" option must be a number of milliseconds ${allowZero ? '(0 turns it off)' : 'above 0'}, up to 2147483647, got ${String(value)}.`, {
+      details: { option },
+    })
+  }
+  return value
 }

@@ -209,25 +209,9 @@ async function syncDirectory(dir: string): Promise<void> {
   /* c8 ignore stop */
 }
 
-/** `FileStore` works with and without `new`, as the seed called it both ways. */
-export interface FileStoreConstructor {
-  /** Creates a file store; see `AtomicFileStore`. */
-  new <Doc = StoreDoc>(options: FileStoreOptions): AtomicFileStore<Doc>
-  /** Creates a file store without `new`, as in `FileStore({ file: 'store.json' })`. */
-  <Doc = StoreDoc>(options: FileStoreOptions): AtomicFileStore<Doc>
-  readonly prototype: AtomicFileStore
+/** Wraps anything a data store threw as `STORE_FAILED` (a store's own STORE_FAILED is kept). */
+export function storeError(action: 'load' | 'save', cause: unknown, owner: string): CioError {
+  if (cause instanceof CioError && cause.code === codes.STORE_FAILED) return cause
+  return new CioError(codes.STORE_FAILED, `The ${owner}'s data store failed to ${action}: ${describeError(cause)}.`, { cause, details: { action } })
 }
 
-/** A file store: `AtomicFileStore`, callable with or without `new`. */
-export type FileStore<Doc = StoreDoc> = AtomicFileStore<Doc>
-
-/**
- * Creates an atomic JSON file store. `FileStore({ file })` and
- * `new FileStore({ file })` give the same thing, and `instanceof FileStore`
- * holds for both.
- */
-export const FileStore = function FileStore(options: FileStoreOptions) {
-  // Returning an object from a function called with `new` makes that object the result.
-  return new AtomicFileStore(options)
-} as FileStoreConstructor
-Object.defineProperty(FileStore, 'prototype', { value: AtomicFileStore.prototype })

@@ -2,17 +2,16 @@
  * Certificate and TLS options of agents and agent servers, gathered into
  * the options cio's chains expect. Certificates may be given under Node's
  * names (`key`, `cert`, `ca`), cio's aliases (`private`, `public`, `root`)
- * or, on a server, the seed's (`privateKey`, `certificate`); anything else
+ * or, on a server, websocket-agent's (`privateKey`, `certificate`); anything else
  * for Node's `tls` goes in `tlsOptions` (alias `wssOptions`). Files are read
  * here, so a wrong path throws `CERT_READ` from the constructor.
  */
 import { readCertOptions } from '../tls/cert-values.js'
 import { CioError, codes } from '../errors.js'
+import { LEGACY_CERT_OPTIONS, LEGACY_TLS_OPTIONS } from './compat.js'
 import { moveAliases } from '../core/aliases.js'
 import type { CertSource, CioOptions } from '../core/options.js'
 
-/** The seed's certificate names on a server, and the Node names they stand for. */
-const SEED_ALIASES = { privateKey: 'key', certificate: 'cert' } as const
 
 /** Options that carry key or certificate material, whatever their name. */
 const MATERIAL = ['key', 'cert', 'ca', 'pfx'] as const
@@ -23,20 +22,21 @@ const MATERIAL = ['key', 'cert', 'ca', 'pfx'] as const
  * Throws `INVALID_OPTION` when two names of one thing are both given.
  */
 export function collectTls(options: Record<string, unknown>, keys: readonly string[]): CioOptions {
-  const { tlsOptions, wssOptions } = options
-  if (tlsOptions !== undefined && wssOptions !== undefined) {
-    throw new CioError(codes.INVALID_OPTION, 'The options "tlsOptions" and "wssOptions" name the same thing; give only one of them.', {
-      details: { option: 'wssOptions', conflictsWith: 'tlsOptions' },
+  const tlsOptions = options.tlsOptions
+  const legacy = options[LEGACY_TLS_OPTIONS]
+  if (tlsOptions !== undefined && legacy !== undefined) {
+    throw new CioError(codes.INVALID_OPTION, `The options "tlsOptions" and "${LEGACY_TLS_OPTIONS}" name the same thing; give only one of them.`, {
+      details: { option: LEGACY_TLS_OPTIONS, conflictsWith: 'tlsOptions' },
     })
   }
-  const extra = tlsOptions ?? wssOptions
-  const extraName = tlsOptions !== undefined ? 'tlsOptions' : 'wssOptions'
+  const extra = tlsOptions ?? legacy
+  const extraName = tlsOptions !== undefined ? 'tlsOptions' : LEGACY_TLS_OPTIONS
   if (extra !== undefined && (typeof extra !== 'object' || extra === null || Array.isArray(extra))) {
     throw new CioError(codes.INVALID_OPTION, `The "${extraName}" option must be an object of options for Node's tls module.`, { details: { option: extraName } })
   }
   const merged: CioOptions = { ...(extra as CioOptions | undefined) }
   for (const key of keys) if (options[key] !== undefined) merged[key] = options[key]
-  for (const [alias, name] of Object.entries(SEED_ALIASES)) {
+  for (const [alias, name] of Object.entries(LEGACY_CERT_OPTIONS)) {
     if (merged[alias] === undefined) continue
     if (merged[name] !== undefined || merged[name === 'key' ? 'private' : 'public'] !== undefined) {
       throw new CioError(codes.INVALID_OPTION, `The option "${alias}" names the same thing as "${name}"; give only one of them.`, { details: { option: alias, conflictsWith: name } })

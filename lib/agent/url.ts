@@ -5,12 +5,13 @@
  *   host             host:port          [::1]          [::1]:7788
  *   tcp://host:port  tls://host:port    http://host:port (TCP)  https://host:port (TLS)
  *
- * The seed's `http://`/`https://` URLs keep working; a trailing `/` is
+ * websocket-agent's `http://`/`https://` URLs keep working; a trailing `/` is
  * allowed, but paths, queries, credentials and fragments are refused rather
  * than silently dropped.
  */
 import { isIP } from 'node:net'
 import { CioError, codes } from '../errors.js'
+import { LEGACY_SCHEMES } from './compat.js'
 
 /** The port agents use when none is given. */
 export const DEFAULT_AGENT_PORT = 7788
@@ -24,7 +25,12 @@ export interface AgentAddress {
   secure: boolean
 }
 
-const SCHEMES: Readonly<Record<string, boolean>> = { tcp: false, http: false, tls: true, https: true }
+const CIO_SCHEMES = { tcp: false, tls: true } as const
+/** Scheme name to "is TLS", websocket-agent's schemes included. */
+const SCHEMES: Readonly<Record<string, boolean>> = {
+  ...CIO_SCHEMES,
+  ...Object.fromEntries(Object.entries(LEGACY_SCHEMES).map(([name, cio]) => [name, CIO_SCHEMES[cio]])),
+}
 
 // Each dot-separated label: letters, digits, '_' and inner '-', 1 to 63 long.
 const HOST_LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/

@@ -1,4 +1,4 @@
-import type { RunResult } from './chain.js'
+import type { RunResult } from './types.js'
 import { CioError, codes, describeError } from '../errors.js'
 
 /** A chain run that failed; `result` is the run's whole result. */

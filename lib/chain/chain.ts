@@ -12,96 +12,10 @@
 import { EventEmitter } from 'node:events'
 import { CioError, codes } from '../errors.js'
 import { listenerId } from './order.js'
-import { describe, flatten, RunControl, type ChainAccess, type Control, type DoneCallback, type FailedOutcome, type Outcome, type RunResult } from './run-control.js'
+import { describe, flatten, RunControl } from './run-control.js'
+import type { ActionResult, AddResult, ChainAccess, ChainApi, ChainEvents, ChainOptions, DoneCallback, Listener, ListenerInput, ListenerTarget, RemoveResult, RunOptions, RunResult, Selection } from './types.js'
 
-export type { Control, DoneCallback, DoneMethod, FailedOutcome, Outcome, Pause, RunResult } from './run-control.js'
-
-/** Plain data a listener carries on itself as `fn.options`. */
-export interface ListenerOptions {
-  /** The name to remove, disable or order it by. @default the function's name */
-  id?: string
-  /** Ids of listeners this one must run before; `'*'` means all that do not say `'*'` too. */
-  before?: string | readonly string[]
-  /** Ids of listeners this one must run after; `'*'` means all that do not say `'*'` too. */
-  after?: string | readonly string[]
-  /** Skip it in every chain (a string gives the reason). Chains can override this per chain. */
-  disabled?: boolean | string
-  /** The `this` it is called with, instead of the context (saves a `bind`). */
-  this?: object
-}
-
-/**
- * A chain member: called with `this` = the context (or `options.this`); its
- * return value is ignored. Its parameters are bivariant (declared through a
- * method, see `ListenerMethod`): a chain's context appears both in what a
- * listener receives and, through `control.next()`'s result, in what it
- * returns, so strict typing would forbid a listener written for
- * `SocketContext` from joining a `ServerClientContext` chain. Contexts that
- * are not related at all are still refused.
- */
-export type Listener<C extends object> = ListenerMethod<C>['listener'] & { options?: ListenerOptions }
-
-/** Only here to declare `Listener`'s call signature with method syntax. */
-export interface ListenerMethod<C extends object> {
-  listener(this: C, control: Control<C>, context: C): unknown
-}
-
-/** One listener, or arrays of them nested to any depth. */
-export type ListenerInput<C extends object> = Listener<C> | readonly ListenerInput<C>[]
-
-export interface RunOptions<C extends object> {
-  /** Used as is. @default `Object.create(base, props)` */
-  context?: C
-  /** Prototype of a built context. @default the chain's `base`, else `{}` */
-  base?: object
-  /** Property descriptors of a built context. @default the chain's `props` */
-  props?: PropertyDescriptorMap
-  /** Wins over `run()`'s second argument. */
-  done?: DoneCallback<C>
-}
-
-export interface ChainOptions<C extends object> {
-  /** Initial listeners. */
-  array?: ListenerInput<C>[]
-  /** Default prototype of built contexts. @default `{}` */
-  base?: object
-  /** Default property descriptors of built contexts. */
-  props?: PropertyDescriptorMap
-  /** Replaces the default context building (`options.context`, else `Object.create(base, props)`). */
-  buildContext?(options: RunOptions<C>): C
-  /** Sorts the listeners before a run when some were added or removed since; usually `orderListeners` from `lib/chain/order-listeners.js`. */
-  order?(listeners: readonly Listener<C>[]): Listener<C>[]
-}
-
-export interface AddResult<C extends object> { result: true; added: Listener<C>[]; chain: Chain<C> }
-export interface RemoveResult<C extends object> { result: boolean; reason?: string; removed: Listener<C>[]; chain: Chain<C> }
-/** What `disable()`, `enable()` and the `select()` actions report; `target: 'chain'` for the whole chain. */
-export interface ActionResult<C extends object> { result: boolean; reason?: string; target: 'chain' | 'listeners'; listeners: Listener<C>[]; chain: Chain<C> }
-
-/** Applies an action to every listener `select()`'s predicate accepts (evaluated at each call). */
-export interface Selection<C extends object> {
-  remove(reason?: string): RemoveResult<C>
-  disable(reason?: string): ActionResult<C>
-  enable(): ActionResult<C>
-  affect(action: (fn: Listener<C>, index: number, chain: Chain<C>) => void): ActionResult<C>
-}
-
-/** Events of a chain and their arguments. `start` is the first event of a run and `done` its last. */
-export interface ChainEvents<C extends object> {
-  add: [result: AddResult<C>]
-  remove: [result: RemoveResult<C>]
-  clear: [result: RemoveResult<C>]
-  disable: [result: ActionResult<C>]
-  enable: [result: ActionResult<C>]
-  start: [context: C]
-  pause: [paused: Outcome<C>, context: C]
-  resume: [paused: Outcome<C>, context: C]
-  stop: [stopped: Outcome<C>, context: C]
-  fail: [failed: FailedOutcome<C>, context: C]
-  done: [error: unknown, result: RunResult<C>]
-}
-
-type Which<C extends object> = number | string | Listener<C>
+export type * from './types.js'
 
 /**
  * An ordered set of listeners run by `run()`. Disabling a listener is kept
@@ -109,7 +23,7 @@ type Which<C extends object> = number | string | Listener<C>
  * written onto the function); `options.disabled` on the function is only the
  * default.
  */
-export class Chain<C extends object> extends EventEmitter<ChainEvents<C>> {
+export class Chain<C extends object> extends EventEmitter<ChainEvents<C>> implements ChainApi<C> {
   #source: readonly Listener<C>[] = [] // in the order added
   #array: readonly Listener<C>[] = [] // what runs: #source, sorted by #order when there is one
   #dirty = false
@@ -175,7 +89,7 @@ export class Chain<C extends object> extends EventEmitter<ChainEvents<C>> {
   }
 
   /** Removes one listener, found by index, id or identity (the first match). */
-  remove(which: Which<C>, reason?: string): RemoveResult<C> {
+  remove(which: ListenerTarget<C>, reason?: string): RemoveResult<C> {
     return this.#removeAt(this.#find(which), reason)
   }
 
@@ -201,10 +115,10 @@ export class Chain<C extends object> extends EventEmitter<ChainEvents<C>> {
   disable(reason?: string): ActionResult<C>
   disable(which: number | Listener<C>, reason?: string): ActionResult<C>
   disable(which: string, reason: string): ActionResult<C>
-  disable(...args: [which?: Which<C>, reason?: string]): ActionResult<C> {
+  disable(...args: [which?: ListenerTarget<C>, reason?: string]): ActionResult<C> {
     const [which, reason] = args
     if (args.length > 1 || (which !== undefined && typeof which !== 'string')) {
-      return this.#toggle(this.#listeners(this.#find(which as Which<C>)), reason ?? true)
+      return this.#toggle(this.#listeners(this.#find(which as ListenerTarget<C>)), reason ?? true)
     }
     this.#disabled = which ?? true
     const result: ActionResult<C> = { result: true, target: 'chain', listeners: [], chain: this }
@@ -214,8 +128,8 @@ export class Chain<C extends object> extends EventEmitter<ChainEvents<C>> {
   }
 
   /** `enable()` re-enables the chain, `enable(which)` one listener; emits `enable` only when something was disabled. */
-  enable(...args: [which?: Which<C>]): ActionResult<C> {
-    if (args.length > 0) return this.#toggle(this.#listeners(this.#find(args[0] as Which<C>)), false)
+  enable(...args: [which?: ListenerTarget<C>]): ActionResult<C> {
+    if (args.length > 0) return this.#toggle(this.#listeners(this.#find(args[0] as ListenerTarget<C>)), false)
     if (this.#disabled === undefined) return { result: false, reason: 'chain not disabled', target: 'chain', listeners: [], chain: this }
     this.#disabled = undefined
     const result: ActionResult<C> = { result: true, target: 'chain', listeners: [], chain: this }
@@ -294,7 +208,7 @@ export class Chain<C extends object> extends EventEmitter<ChainEvents<C>> {
   }
 
   /** Position in the run array of an index, id or function: `[index]`, or `[]` when there is none. */
-  #find(which: Which<C>): number[] {
+  #find(which: ListenerTarget<C>): number[] {
     const array = this.#array
     let index: number
     switch (typeof which) {

@@ -1,4 +1,4 @@
-import type { Listener } from './chain.js'
+import type { Listener } from './types.js'
 import { order } from './order.js'
 
 /**

@@ -13,11 +13,20 @@
  * `cio/createServer` just because some other listener must precede it).
  */
 import { CioError, codes } from '../errors.js'
-import type { ListenerOptions } from './chain.js'
+
+/** The part of an item's options that `order()` reads. */
+export interface OrderOptions {
+  /** The id other items name in their constraints. @default the item's `name` */
+  id?: string | undefined
+  /** Ids this item must come before; `'*'` means every item that does not say `'*'` too. */
+  before?: string | readonly string[] | undefined
+  /** Ids this item must come after; `'*'` means every item that does not say `'*'` too. */
+  after?: string | readonly string[] | undefined
+}
 
 /** Anything `order()` can sort: a listener, or any object shaped like one. */
 export interface Orderable {
-  options?: ListenerOptions | undefined
+  options?: OrderOptions | undefined
   name?: string
 }
 

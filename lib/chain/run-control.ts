@@ -1,5 +1,5 @@
 /**
- * One run of a chain, and the types that describe it. `RunControl` is both
+ * One run of a chain (its types are in `types.ts`). `RunControl` is both
  * the run's state and the `control` handed to every listener, so a run
  * allocates one of these and one result object, and listener calls allocate
  * nothing. Also holds two small helpers of `chain.ts`.
@@ -7,94 +7,7 @@
 import { inspect } from 'node:util'
 import { CioError, codes, describeError } from '../errors.js'
 import { listenerId } from './order.js'
-import type { Chain, Listener, ListenerInput } from './chain.js'
-
-/** Where a run paused or stopped: the listener's position in the run's array and the listener. */
-export interface Outcome<C extends object> {
-  reason?: string
-  index: number
-  fn: Listener<C>
-}
-
-/** Where and why a run failed. `index` is -1 and `fn` undefined when no listener ran (the chain could not be ordered). */
-export interface FailedOutcome<C extends object> extends Omit<Outcome<C>, 'fn'> {
-  fn: Listener<C> | undefined
-  error?: unknown
-}
-
-/**
- * What `run()` returns and `done` receives. `result` is true when the run
- * completed or was stopped, false when it failed, was refused (see `reason`)
- * or is paused (the final result then goes to `done`).
- */
-export interface RunResult<C extends object> {
-  result: boolean
-  context: C
-  chain: Chain<C>
-  paused?: Outcome<C>
-  stopped?: Outcome<C>
-  failed?: FailedOutcome<C>
-  /** Listeners that removed themselves with `control.remove()` during the run. */
-  removed?: Listener<C>[]
-  /** Why the run did not start, e.g. 'chain disabled: <reason>'. */
-  reason?: string
-}
-
-/**
- * The first argument of every listener; one per run. Call its methods on it
- * (`control.next()`), not detached. Members use method syntax on purpose: it
- * makes their parameters bivariant, so a listener written for a wider context
- * can join chains of narrower, related contexts.
- */
-export interface Control<C extends object> {
-  /** Runs the rest of the chain now and returns its result; after a pause in the rest it returns at once with `paused` set. */
-  next(context?: C, permanent?: boolean): RunResult<C>
-  /** Gives the next listener `context`; with `permanent`, the rest of the run and the result use it. */
-  context(context: C, permanent?: boolean): void
-  /** Suspends the run: `run()` returns with `paused` and continues on `resume()`. */
-  pause(reason?: string): Pause
-  /** Ends the run early as a success. Ignored once the run stopped or failed. */
-  stop(reason?: string): void
-  /** Ends the run as a failure. Ignored once the run stopped or failed. */
-  fail(reason?: string, error?: unknown): void
-  /** Disables the running listener in this chain; the run goes on. */
-  disable(reason?: string): void
-  /** Removes the running listener from the chain; it is listed in the result's `removed`. */
-  remove(reason?: string): void
-}
-
-/**
- * Returned by `control.pause()`. Its functions may be passed around detached
- * (`setTimeout(pause.resume)`); only the first call of any of them counts.
- */
-export interface Pause {
-  resume(): void
-  stop(reason?: string): void
-  fail(reason?: string, error?: unknown): void
-  /**
-   * A Node-style callback: on an error (anything but null/undefined) it fails
-   * the run with `errorReason` (default 'callback received an error'), else it
-   * stores the value at `context[key]` (default 'result') and resumes.
-   */
-  callback(errorReason?: string, key?: string): (error: unknown, value?: unknown) => void
-}
-
-/** Called once per run, always asynchronously, after the `done` event. */
-export type DoneCallback<C extends object> = DoneMethod<C>['done']
-
-/** Declares `DoneCallback` with method syntax, for the same reason as `ListenerMethod`. */
-export interface DoneMethod<C extends object> {
-  done(error: unknown, result: RunResult<C>): void
-}
-
-/** What a run needs from its chain beyond the public API; made once per chain. */
-export interface ChainAccess<C extends object> {
-  readonly chain: Chain<C>
-  isDisabled(fn: Listener<C>): boolean
-  /** Removes `fn`, expected at `index` of the chain's array; false when it is no longer there. */
-  remove(fn: Listener<C>, index: number, reason: string | undefined): boolean
-  disable(fn: Listener<C>, reason: string | undefined): unknown
-}
+import type { ChainAccess, Control, DoneCallback, FailedOutcome, Listener, ListenerInput, Outcome, Pause, RunResult } from './types.js'
 
 const RUNNING = 0
 const PAUSED = 1

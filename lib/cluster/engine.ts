@@ -4,7 +4,7 @@
  * own time limit and rejects when the engine cannot be reached: nothing
  * waits on a dead connection.
  */
-import type { AgentLogger } from '../agent/errors.js'
+import type { AgentLogger } from '../agent/events.js'
 import type { ClusterAgent, ClusterNodeInfo } from './types.js'
 
 /** Where `route` sent a call, or why it could not. */

@@ -6,7 +6,7 @@
  * types only, so it never loads a Redis client.
  */
 import type { KeyObject } from 'node:crypto'
-import type { AgentLogger } from '../agent/errors.js'
+import type { AgentLogger } from '../agent/events.js'
 import type { ByAgent, SendOutcome } from '../agent/calls.js'
 import type { NameFormat } from '../agent/names.js'
 

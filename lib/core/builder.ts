@@ -1,27 +1,16 @@
 import type { Socket } from 'node:net'
 import { readCertOptions } from '../tls/cert-values.js'
-import { Chain, type Listener } from '../chain/chain.js'
+import { Chain } from '../chain/chain.js'
+import type { Listener } from '../chain/types.js'
 import { ChainError } from '../chain/chain-error.js'
-import type { ClientContext, ServerClientContext, ServerContext } from './types.js'
+import type { Cio, ClientContext, ListenerSource, OptionsChecker, ServerClientContext, ServerContext } from './types.js'
 import { CioError, codes } from '../errors.js'
 import { loadListenerModule } from './load-listener.js'
 import { mergeOptions, moveAliases } from './aliases.js'
 import type { CioOptions } from './options.js'
-import { orderListeners as order } from '../chain/order-listeners.js'
+import { orderListeners } from '../chain/order-listeners.js'
 import type { CioServer } from './server-events.js'
 import { clientListeners, serverClientListeners, serverListeners } from './core-listeners.js'
-
-/**
- * A listener that reads cio options may check them up front: `cio.server()`
- * calls `checkOptions` of the listeners in the server and server-client
- * chains, `cio.client()` of those in the client chain, before anything is
- * made. A bad option then throws there, once, instead of failing every
- * connection the server later accepts.
- */
-export interface OptionsChecker {
-  /** Throws a CioError (`INVALID_OPTION`) naming the option it refuses. */
-  checkOptions?: (options: Readonly<CioOptions>) => void
-}
 
 /** Calls `checkOptions` of each listener of `chain` that is not disabled. */
 function checkListenerOptions<C extends object>(chain: Chain<C>, options: Readonly<CioOptions>): void {
@@ -29,28 +18,6 @@ function checkListenerOptions<C extends object>(chain: Chain<C>, options: Readon
     const check = (listener as OptionsChecker).checkOptions
     if (typeof check === 'function' && !chain.isDisabled(listener)) check(options)
   }
-}
-
-/** What `onClient`/`onServer`/`onServerClient` accept: listeners, module names, or arrays of them. */
-export type ListenerInput<C extends object> = Listener<C> | string | ReadonlyArray<ListenerInput<C>>
-
-/** A cio instance: builds servers and clients and holds their listener chains. */
-export interface Cio {
-  /** The module options given to `buildCio()`, aliases moved and certificate files read. */
-  readonly options: Readonly<CioOptions>
-  /** Runs the server chain and returns the server it made, not yet listening. */
-  server(options?: CioOptions): CioServer
-  /** Runs the client chain and returns the socket it opened, already connecting. */
-  client(options?: CioOptions): Socket
-  /** Adds listeners to the client chain. */
-  onClient(...listeners: ListenerInput<ClientContext>[]): this
-  /** Adds listeners to the server chain. */
-  onServer(...listeners: ListenerInput<ServerContext>[]): this
-  /** Adds listeners to the server-client chain, run for every accepted connection. */
-  onServerClient(...listeners: ListenerInput<ServerClientContext>[]): this
-  getClientChain(): Chain<ClientContext>
-  getServerChain(): Chain<ServerContext>
-  getServerClientChain(): Chain<ServerClientContext>
 }
 
 function plainOptions(value: unknown, where: string): CioOptions {
@@ -116,31 +83,31 @@ class CioInstance implements Cio {
     return context.client
   }
 
-  onClient(...listeners: ListenerInput<ClientContext>[]): this {
+  onClient(...listeners: ListenerSource<ClientContext>[]): this {
     this.getClientChain().add(collectListeners<ClientContext>('onClient', listeners))
     return this
   }
 
-  onServer(...listeners: ListenerInput<ServerContext>[]): this {
+  onServer(...listeners: ListenerSource<ServerContext>[]): this {
     this.getServerChain().add(collectListeners<ServerContext>('onServer', listeners))
     return this
   }
 
-  onServerClient(...listeners: ListenerInput<ServerClientContext>[]): this {
+  onServerClient(...listeners: ListenerSource<ServerClientContext>[]): this {
     this.getServerClientChain().add(collectListeners<ServerClientContext>('onServerClient', listeners))
     return this
   }
 
   getClientChain(): Chain<ClientContext> {
-    return (this.#clientChain ??= new Chain<ClientContext>({ array: clientListeners(), order }))
+    return (this.#clientChain ??= new Chain<ClientContext>({ array: clientListeners(), order: orderListeners }))
   }
 
   getServerChain(): Chain<ServerContext> {
-    return (this.#serverChain ??= new Chain<ServerContext>({ array: serverListeners(), order }))
+    return (this.#serverChain ??= new Chain<ServerContext>({ array: serverListeners(), order: orderListeners }))
   }
 
   getServerClientChain(): Chain<ServerClientContext> {
-    return (this.#serverClientChain ??= new Chain<ServerClientContext>({ array: serverClientListeners(), order }))
+    return (this.#serverClientChain ??= new Chain<ServerClientContext>({ array: serverClientListeners(), order: orderListeners }))
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Listener } from '../chain/chain.js'
+import type { Listener } from '../chain/types.js'
 import type { ClientContext, ServerClientContext, ServerContext } from './types.js'
 import { authenticateClient } from '../../listeners/authenticate-client.js'
 import { createClient } from '../../listeners/create-client.js'

@@ -1,6 +1,12 @@
+/**
+ * The core's types: the cio instance, the contexts its three chains run
+ * with, and what a listener may declare about the options it reads.
+ */
 import type { Server, Socket } from 'node:net'
-import type { Cio } from './builder.js'
+import type { Chain } from '../chain/chain.js'
+import type { Listener } from '../chain/types.js'
 import type { CioOptions } from './options.js'
+import type { CioServer } from './server-events.js'
 
 /** What every chain run's context carries. */
 export interface BaseContext {
@@ -46,3 +52,42 @@ export interface SocketContext extends BaseContext {
 export function socketOf(context: SocketContext): Socket | undefined {
   return context.serverClient ?? context.client
 }
+
+/**
+ * A listener that reads cio options may check them up front: `cio.server()`
+ * calls `checkOptions` of the listeners in the server and server-client
+ * chains, `cio.client()` of those in the client chain, before anything is
+ * made. A bad option then throws there, once, instead of failing every
+ * connection the server later accepts.
+ */
+export interface OptionsChecker {
+  /** Throws a CioError (`INVALID_OPTION`) naming the option it refuses. */
+  checkOptions?: (options: Readonly<CioOptions>) => void
+}
+
+/**
+ * What `onClient`/`onServer`/`onServerClient` accept: listeners, module
+ * names (loaded with `require`), or arrays of them. The chain engine's own
+ * `ListenerInput` takes functions only.
+ */
+export type ListenerSource<C extends object> = Listener<C> | string | ReadonlyArray<ListenerSource<C>>
+
+/** A cio instance: builds servers and clients and holds their listener chains. */
+export interface Cio {
+  /** The module options given to `buildCio()`, aliases moved and certificate files read. */
+  readonly options: Readonly<CioOptions>
+  /** Runs the server chain and returns the server it made, not yet listening. */
+  server(options?: CioOptions): CioServer
+  /** Runs the client chain and returns the socket it opened, already connecting. */
+  client(options?: CioOptions): Socket
+  /** Adds listeners to the client chain. */
+  onClient(...listeners: ListenerSource<ClientContext>[]): this
+  /** Adds listeners to the server chain. */
+  onServer(...listeners: ListenerSource<ServerContext>[]): this
+  /** Adds listeners to the server-client chain, run for every accepted connection. */
+  onServerClient(...listeners: ListenerSource<ServerClientContext>[]): this
+  getClientChain(): Chain<ClientContext>
+  getServerChain(): Chain<ServerContext>
+  getServerClientChain(): Chain<ServerClientContext>
+}
+

@@ -7,7 +7,7 @@
 import { hostname } from 'node:os'
 import type { Redis } from 'ioredis'
 import { describeError } from '../errors.js'
-import type { AgentLogger } from '../agent/errors.js'
+import type { AgentLogger } from '../agent/events.js'
 import type { Beat, ClusterEngine, EngineEvents, EngineIdentity, FanoutTarget, RouteResult } from '../cluster/engine.js'
 import type { ClusterAgent, ClusterNodeInfo } from '../cluster/types.js'
 import { randomBytes } from 'node:crypto'

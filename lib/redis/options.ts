@@ -4,7 +4,7 @@
  */
 import { Redis, type RedisOptions } from 'ioredis'
 import { CioError, codes } from '../errors.js'
-import { checkMs } from '../agent/errors.js'
+import { checkMs } from '../agent/options.js'
 import type { ClusterNodeOptions } from '../cluster/node.js'
 
 /** Where Redis is: a URL (`redis://`, `rediss://`), a unix socket path, ioredis options, or an ioredis client (cio duplicates it). */

@@ -6,12 +6,17 @@
 import type { Socket } from 'node:net'
 import { CioError, codes, type CioErrorCode } from '../errors.js'
 import { encodeFrame } from '../frame/encoder.js'
-import type { RpcCall } from './handlers.js'
-import type { RpcPeer } from './peer.js'
+import type { RpcHandlers } from './handlers.js'
 import { RpcFault, type RpcRequest } from './protocol.js'
+import type { RpcCall, RpcPeerApi } from './types.js'
+
+/** A peer as the dispatcher sees it: its public face and the registries it answers with, in order. */
+export interface DispatchingPeer extends RpcPeerApi {
+  readonly _registries: readonly RpcHandlers[]
+}
 
 /** Runs the handlers for `request` and answers it. */
-export function handleRequest(peer: RpcPeer, request: RpcRequest): void {
+export function handleRequest(peer: DispatchingPeer, request: RpcRequest): void {
   new RequestRun(peer, request).step(undefined)
 }
 
@@ -24,14 +29,14 @@ export function handleRequest(peer: RpcPeer, request: RpcRequest): void {
 class RequestRun implements RpcCall {
   readonly action: string
   readonly id: number
-  readonly peer: RpcPeer
+  readonly peer: DispatchingPeer
   private readonly body: unknown
   private phase = 0
   private registry = 0
   private index = 0
   private ran = false
 
-  constructor(peer: RpcPeer, request: RpcRequest) {
+  constructor(peer: DispatchingPeer, request: RpcRequest) {
     this.peer = peer
     this.id = request.id
     this.action = request.action
@@ -151,7 +156,7 @@ class RequestRun implements RpcCall {
  * `result` (none when undefined). For layers that handle some requests
  * themselves (see `RpcInterceptor`). Does nothing on a closed connection.
  */
-export function answerRequest(peer: RpcPeer, id: number, result?: unknown): void {
+export function answerRequest(peer: RpcPeerApi, id: number, result?: unknown): void {
   sendDirect(peer, result === undefined ? { id } : { id, result })
 }
 
@@ -160,12 +165,12 @@ export function answerRequest(peer: RpcPeer, id: number, result?: unknown): void
  * is then ended: the fault is flushed first and the peer sees a clean end
  * (TLS close_notify, then FIN), so it can read why it was turned away.
  */
-export function refuseRequest(peer: RpcPeer, id: number, code: CioErrorCode, message: string, close = false): void {
+export function refuseRequest(peer: RpcPeerApi, id: number, code: CioErrorCode, message: string, close = false): void {
   sendDirect(peer, { id, fault: { code, message } })
   if (close) peer.socket.end()
 }
 
-function sendDirect(peer: RpcPeer, message: object): void {
+function sendDirect(peer: RpcPeerApi, message: object): void {
   const framed = peer.framed
   if (framed.closed || !framed.socket.writable) return
   try {

@@ -3,34 +3,10 @@
  * can serve many peers (the `handlers` option shares one among every server
  * client), and each peer also has its own for per-connection handlers.
  */
-import type { Socket } from 'node:net'
 import { CioError, codes } from '../errors.js'
-import type { RpcPeer } from './peer.js'
+import type { HandlerRegistry, RpcCatchAll, RpcHandler, RpcHandlerMap } from './types.js'
 
-/** What a handler learns about the call it answers. */
-export interface RpcCall {
-  /** The action the caller named. */
-  readonly action: string
-  /** The caller's id for this call (unique per connection and direction). */
-  readonly id: number
-  /** The peer that received the call; `call.peer.call(...)` calls back. */
-  readonly peer: RpcPeer
-  /** The connection it came on. */
-  readonly socket: Socket
-}
-
-/**
- * Answers one action. `body` is the caller's JSON value, unvalidated: check
- * its shape before use, and never merge it into other objects. Return a
- * JSON value or a promise of one; throw or reject to fail the call.
- */
-export type RpcHandler = (body: unknown, call: RpcCall) => unknown
-
-/** Sees every call, before the action's own handlers; gets the action first. */
-export type RpcCatchAll = (action: string, body: unknown, call: RpcCall) => unknown
-
-/** Several actions at once: `{ action: handler }`. */
-export type RpcHandlerMap = { readonly [action: string]: RpcHandler }
+export type { RpcCall, RpcCatchAll, RpcHandler, RpcHandlerMap } from './types.js'
 
 /**
  * Handlers in the three forms of websocket-agent's `onHook`:
@@ -50,7 +26,7 @@ export type RpcHandlerMap = { readonly [action: string]: RpcHandler }
  * and message; any other `Error` reaches it as `INTERNAL_ERROR` with its
  * message and without its stack.
  */
-export class RpcHandlers {
+export class RpcHandlers implements HandlerRegistry {
   /** @internal Read by the dispatcher; live, in registration order. */
   readonly _catchAll: RpcCatchAll[] = []
   /** @internal Keyed by action: a Map, so no action name can reach a prototype. */

@@ -7,6 +7,8 @@
 import { CioError, codes } from '../errors.js'
 import { RpcHandlers } from './handlers.js'
 
+export type { CallOptions } from './types.js'
+
 /** Default time a call waits for its response: 30 000 ms (30 s). */
 export const DEFAULT_CALL_TIMEOUT = 30_000
 
@@ -39,14 +41,6 @@ export interface RpcPeerOptions {
    * @default 1024
    */
   maxPendingCalls?: number
-}
-
-/** Options of one call. */
-export interface CallOptions {
-  /** Milliseconds to wait for the response, at least 1. @default the peer's `callTimeout` */
-  timeout?: number
-  /** Aborting it fails the call with `ABORTED` (the `cause` is the signal's reason). */
-  signal?: AbortSignal
 }
 
 /** {@link RpcPeerOptions} with defaults applied. */

@@ -10,7 +10,10 @@ import { attachFramed, type FramedOwner, type FramedSocket, type FramedSocketOpt
 import { handleRequest } from './dispatch.js'
 import { RpcHandlers, type RpcCatchAll, type RpcHandler, type RpcHandlerMap } from './handlers.js'
 import { RpcKind, classifyRpcMessage, faultCode, invalidMessage, type RpcFaultMessage, type RpcRequest, type RpcSuccess, type RpcUserError } from './protocol.js'
-import { isValidTimeout, resolveRpcOptions, type CallOptions, type RpcPeerOptions } from './options.js'
+import { isValidTimeout, resolveRpcOptions, type RpcPeerOptions } from './options.js'
+import type { CallOptions, RpcInterceptor, RpcPeerApi } from './types.js'
+
+export type { RpcInterceptor } from './types.js'
 
 const kPeer = Symbol('cio.rpcPeer')
 
@@ -78,28 +81,10 @@ function finish(pending: PendingCall): PendingCall | undefined {
 }
 
 /**
- * A layer riding on a peer (the agent layer is one): it sees each incoming
- * request before any handler does, and hears when the connection closes.
- * Set one module-level object for all peers and find per-connection state
- * from `peer.socket`, so that nothing is allocated per connection.
- */
-export interface RpcInterceptor {
-  /**
-   * Returns true when it has dealt with the request itself (answered it, or
-   * refused it with `refuseRequest`), false to let the handlers answer as
-   * usual. It must not throw: a throw is treated as a protocol error and
-   * closes the connection.
-   */
-  request(peer: RpcPeer, request: RpcRequest): boolean
-  /** Called once the connection has closed and every pending call has failed; `error` is why, if known. */
-  closed?(peer: RpcPeer, error: Error | undefined): void
-}
-
-/**
  * Calls and answers over one framed socket. Reach it with {@link peerOf};
  * make it with {@link attachRpc} or the `cio/rpc` listener.
  */
-export class RpcPeer {
+export class RpcPeer implements RpcPeerApi {
   /** The framing layer under this peer. */
   readonly framed: FramedSocket
   /** @internal This connection's own registry, made on first use. */

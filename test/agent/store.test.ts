@@ -1,7 +1,8 @@
 import t from 'tap'
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { AtomicFileStore, FileStore, MemoryStore, type DataStore } from '../../lib/agent/store.js'
+import { AtomicFileStore, MemoryStore, type DataStore } from '../../lib/agent/store.js'
+import { FileStore } from '../../lib/agent/compat.js'
 import { codes } from '../../lib/errors.js'
 
 // Root ignores file permissions, so permission tests only mean something as another user.

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { codes, type CioError } from '../../lib/errors.js'
-import type { Listener, ListenerOptions } from '../../lib/chain/chain.js'
+import type { Listener, ListenerOptions } from '../../lib/chain/types.js'
 import { listenerId, order, type Orderable } from '../../lib/chain/order.js'
 
 interface Item extends Orderable {

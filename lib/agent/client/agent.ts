@@ -8,11 +8,13 @@
  */
 import { once } from 'node:events'
 import type { KeyObject } from 'node:crypto'
-import { buildCio, type Cio } from '../../core/builder.js'
+import { buildCio } from '../../core/builder.js'
+import type { Cio } from '../../core/types.js'
 import { CioError, codes, describeError } from '../../errors.js'
 import { checkCall, Waiters } from '../calls.js'
 import { ClientConnection, kAgentClient, type AgentClientHost } from './connection.js'
-import { CodedEmitter, emitError, emitSafely, type AgentLogger } from '../errors.js'
+import { CodedEmitter } from '../errors.js'
+import { emitError, emitSafely, type AgentLogger } from '../events.js'
 import { beat } from '../heartbeat.js'
 import { ensureClientListeners } from '../chains.js'
 import { addHooks, agentHookAdapter, type AgentCatchAll, type AgentHook, type HookMap } from '../hooks.js'
@@ -59,7 +61,7 @@ function beatClient(connection: ClientConnection, interval: number): void {
 /** An agent: see the module comment and the README's Agents section. */
 export class Agent extends CodedEmitter<AgentEvents> {
   /**
-   * The seed's fluent form: `Agent.conf(confOrPromise).connect(url)`. Each
+   * websocket-agent's fluent form: `Agent.conf(confOrPromise).connect(url)`. Each
    * `connect` makes a new agent (there is no shared one); `url` is its
    * `host`. A promised conf's mistakes are emitted as `error`.
    */
@@ -96,7 +98,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
   /**
    * Checks the options (throws `INVALID_OPTION`, `CERT_READ`) and starts
    * connecting once the current code has run, so listeners attached right
-   * after `new` see every event. Options may be a promise (the seed's
+   * after `new` see every event. Options may be a promise (websocket-agent's
    * asynchronous conf): its mistakes are then emitted as `error`.
    */
   constructor(options: AgentOptions | PromiseLike<AgentOptions>) {
@@ -129,7 +131,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
     return this.#sendLater<T>(action, message, timeout)
   }
 
-  /** The seed's other name for {@link send}. */
+  /** websocket-agent's other name for {@link send}. */
   tunnel<T = unknown>(action: string, message?: unknown, timeout?: number): Promise<T> {
     return this.send<T>(action, message, timeout)
   }

@@ -7,7 +7,7 @@
 import type { KeyObject } from 'node:crypto'
 import type { Socket } from 'node:net'
 import type { Beating } from '../heartbeat.js'
-import type { AgentLogger } from '../errors.js'
+import type { AgentLogger } from '../events.js'
 import type { Welcome } from '../protocol.js'
 import type { RpcPeer } from '../../rpc/peer.js'
 import { socketSlot } from '../../core/symbols.js'

@@ -4,7 +4,7 @@
  * then connects without a name and the server gives it a new one.
  */
 import type { CioError } from '../../errors.js'
-import { storeError } from '../errors.js'
+import { storeError } from '../store.js'
 import { isAgentName } from '../protocol.js'
 import type { DataStore, StoreDoc } from '../store.js'
 

@@ -4,9 +4,10 @@
  */
 import type { KeyObject } from 'node:crypto'
 import type { ConnectionOptions } from 'node:tls'
-import type { Cio } from '../../core/builder.js'
+import type { Cio } from '../../core/types.js'
 import { CioError, codes } from '../../errors.js'
-import { checkMs, checkStore, resolveLogger, type AgentLogger } from '../errors.js'
+import { checkMs, checkStore, resolveLogger } from '../options.js'
+import type { AgentLogger } from '../events.js'
 import { secretKey, type Secret } from '../handshake.js'
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, type AgentCommonOptions } from '../options.js'
 import type { DataStore, StoreDoc } from '../store.js'
@@ -20,7 +21,7 @@ import { DEFAULT_CALL_TIMEOUT } from '../../rpc/options.js'
 export interface AgentOptions extends AgentCommonOptions, CertOptions {
   /**
    * Where the server is: `host:port`, `tcp://host:port`, `tls://host:port`,
-   * or the seed's `http://` (TCP) and `https://` (TLS). Without a scheme,
+   * or websocket-agent's `http://` (TCP) and `https://` (TLS). Without a scheme,
    * TLS is used when a certificate option is given. The port defaults to 7788.
    * A list of them (several servers of one cluster): the agent starts at a
    * random entry and moves to the next one on each reconnect.

@@ -6,11 +6,13 @@
  * name, the name counter and its store, the heartbeat timer.
  */
 import type { AddressInfo, Socket } from 'node:net'
-import { buildCio, type Cio } from '../../core/builder.js'
+import { buildCio } from '../../core/builder.js'
+import type { Cio } from '../../core/types.js'
 import { CioError, codes, describeError } from '../../errors.js'
 import { allOrFailure, callAll, checkCall, type ByAgent, type SendOutcome } from '../calls.js'
 import { NameCounter } from './name-counter.js'
-import { CodedEmitter, emitError, emitSafely } from '../errors.js'
+import { CodedEmitter } from '../errors.js'
+import { emitError, emitSafely } from '../events.js'
 import { ensureServerListeners } from '../chains.js'
 import { sweep } from '../heartbeat.js'
 import { addHooks, serverHookAdapter, type HookMap, type ServerCatchAll, type ServerHook } from '../hooks.js'
@@ -55,9 +57,9 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
   static readonly TCP = 'tcp'
   /** TLS. */
   static readonly TLS = 'tls'
-  /** The seed's name for TCP. */
+  /** websocket-agent's name for TCP. */
   static readonly WS = 'ws'
-  /** The seed's name for TLS. */
+  /** websocket-agent's name for TLS. */
   static readonly WSS = 'wss'
 
   /** The cio instance whose chains this server's connections run through. */
@@ -139,7 +141,7 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
     return this
   }
 
-  /** The seed's other name for {@link onHook}. */
+  /** websocket-agent's other name for {@link onHook}. */
   onTunnel(action: string, handler: ServerHook): this
   onTunnel(handlers: HookMap<ServerHook>): this
   onTunnel(catchAll: ServerCatchAll): this

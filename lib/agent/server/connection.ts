@@ -7,7 +7,7 @@
 import type { KeyObject } from 'node:crypto'
 import type { Server, Socket } from 'node:net'
 import type { Beating } from '../heartbeat.js'
-import type { AgentLogger } from '../errors.js'
+import type { AgentLogger } from '../events.js'
 import type { Welcome } from '../protocol.js'
 import type { CioError } from '../../errors.js'
 import type { RpcPeer } from '../../rpc/peer.js'

@@ -5,7 +5,7 @@
  * counts from 0 and moves past every name agents come back with.
  */
 import type { CioError } from '../../errors.js'
-import { storeError } from '../errors.js'
+import { storeError } from '../store.js'
 import { NameAllocator, parseName, type NameFormat } from '../names.js'
 import type { DataStore, StoreDoc } from '../store.js'
 

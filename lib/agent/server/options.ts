@@ -6,10 +6,12 @@ import type { KeyObject } from 'node:crypto'
 import type { PeerCertificate, TlsOptions } from 'node:tls'
 import type { Socket } from 'node:net'
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, type AgentCommonOptions } from '../options.js'
-import type { Cio } from '../../core/builder.js'
+import { LEGACY_CERT_OPTIONS, LEGACY_PROTOCOLS, LEGACY_TLS_OPTIONS } from '../compat.js'
+import type { Cio } from '../../core/types.js'
 import type { ClusterLink } from '../../cluster/types.js'
 import { CioError, codes } from '../../errors.js'
-import { checkMs, checkStore, resolveLogger, type AgentLogger } from '../errors.js'
+import { checkMs, checkStore, resolveLogger } from '../options.js'
+import type { AgentLogger } from '../events.js'
 import { secretKey, type Secret } from '../handshake.js'
 import { DEFAULT_NAME_FORMAT, parseNameFormat, type NameFormat } from '../names.js'
 import type { DataStore, StoreDoc } from '../store.js'
@@ -18,7 +20,7 @@ import { DEFAULT_AGENT_PORT } from '../url.js'
 import type { CertOptions, CertSource, CioOptions } from '../../core/options.js'
 import { DEFAULT_CALL_TIMEOUT } from '../../rpc/options.js'
 
-/** The transports: plain TCP, or TLS. `ws`/`wss` are the seed's names for them (no WebSocket framing is involved). */
+/** The transports: plain TCP, or TLS. `ws`/`wss` are websocket-agent's names for them (no WebSocket framing is involved). */
 export type AgentProtocol = 'tcp' | 'tls' | 'ws' | 'wss'
 
 export { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL } from '../options.js'
@@ -31,17 +33,17 @@ export interface AgentServerOptions extends AgentCommonOptions, CertOptions {
   port?: number
   /** Address to listen on. @default all interfaces */
   host?: string
-  /** `AgentServer.TCP` or `AgentServer.TLS` (the seed's `WS`/`WSS` mean the same). @default TLS when a key or certificate is given, else TCP */
+  /** `AgentServer.TCP` or `AgentServer.TLS` (websocket-agent's `WS`/`WSS` mean the same). @default TLS when a key or certificate is given, else TCP */
   protocol?: AgentProtocol
-  /** The seed's name for `key`. */
+  /** websocket-agent's name for `key`. */
   privateKey?: CertSource
-  /** The seed's name for `cert`. */
+  /** websocket-agent's name for `cert`. */
   certificate?: CertSource
   /** Passphrase of the key or bundle. */
   passphrase?: string
   /** More options for Node's `tls.createServer` (alias `wssOptions`). */
   tlsOptions?: TlsOptions
-  /** The seed's name for `tlsOptions`. */
+  /** websocket-agent's name for `tlsOptions`. */
   wssOptions?: TlsOptions
   /** Ask agents for a client certificate (mutual TLS). @default false */
   requestCert?: boolean
@@ -86,14 +88,19 @@ export interface ResolvedServerOptions {
   cluster: ClusterLink | undefined
 }
 
-const TLS_KEYS = ['key', 'cert', 'ca', 'pfx', 'private', 'public', 'root', 'privateKey', 'certificate', 'passphrase', 'requestCert', 'rejectUnauthorized', 'isClientAllowed', 'rejectClient']
+const TLS_KEYS = ['key', 'cert', 'ca', 'pfx', 'private', 'public', 'root', ...Object.keys(LEGACY_CERT_OPTIONS), 'passphrase', 'requestCert', 'rejectUnauthorized', 'isClientAllowed', 'rejectClient']
 const PASSED = ['maxFrameBytes', 'maxPendingCalls', 'noRelisten', 'retryDelay', 'maxRetries']
 const KNOWN = new Set([
-  ...TLS_KEYS, ...PASSED, 'secret', 'port', 'host', 'protocol', 'tlsOptions', 'wssOptions', 'agentNameFormat', 'dataStore', 'timeout', 'handshakeTimeout',
+  ...TLS_KEYS, ...PASSED, 'secret', 'port', 'host', 'protocol', 'tlsOptions', LEGACY_TLS_OPTIONS, 'agentNameFormat', 'dataStore', 'timeout', 'handshakeTimeout',
   'heartbeatInterval', 'logger', 'debug', 'cio', 'cluster',
 ])
 
-const PROTOCOLS: Readonly<Record<string, boolean>> = { tcp: false, ws: false, tls: true, wss: true }
+const CIO_PROTOCOLS = { tcp: false, tls: true } as const
+/** Transport name to "is TLS", websocket-agent's names included. */
+const PROTOCOLS: Readonly<Record<string, boolean>> = {
+  ...CIO_PROTOCOLS,
+  ...Object.fromEntries(Object.entries(LEGACY_PROTOCOLS).map(([name, cio]) => [name, CIO_PROTOCOLS[cio]])),
+}
 
 function invalid(option: string, message: string): CioError {
   return new CioError(codes.INVALID_OPTION, message, { details: { option } })
@@ -111,7 +118,7 @@ export function resolveServerOptions(input: unknown): ResolvedServerOptions {
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) throw invalid('port', `The "port" option must be an integer from 0 to 65535, got ${String(port)}.`)
   if (host !== undefined && (typeof host !== 'string' || host === '')) throw invalid('host', 'The "host" option must be a non-empty string.')
   if (protocol !== undefined && (typeof protocol !== 'string' || !Object.hasOwn(PROTOCOLS, protocol.toLowerCase()))) {
-    throw invalid('protocol', `The "protocol" option must be AgentServer.TCP, AgentServer.TLS, or the seed's WS/WSS, got ${JSON.stringify(protocol) ?? String(protocol)}.`)
+    throw invalid('protocol', `The "protocol" option must be AgentServer.TCP, AgentServer.TLS, or websocket-agent's WS/WSS, got ${JSON.stringify(protocol) ?? String(protocol)}.`)
   }
   if (cio !== undefined && (typeof cio !== 'object' || cio === null || typeof (cio as Cio).server !== 'function')) throw invalid('cio', 'The "cio" option must be a cio instance made by buildCio().')
   const cluster = options.cluster

@@ -1,0 +1,104 @@
+/**
+ * The RPC layer's types: what handlers receive, what a peer offers to
+ * handlers and to layers riding on it (`RpcPeerApi`, which `RpcPeer`
+ * implements), and the options of one call. Apart from the implementation
+ * so that the peer, its registries and its dispatcher need not import each
+ * other.
+ */
+import type { Socket } from 'node:net'
+import type { FramedSocket } from '../frame/framed-socket.js'
+import type { RpcRequest } from './protocol.js'
+
+/** Options of one call. */
+export interface CallOptions {
+  /** Milliseconds to wait for the response, at least 1. @default the peer's `callTimeout` */
+  timeout?: number
+  /** Aborting it fails the call with `ABORTED` (the `cause` is the signal's reason). */
+  signal?: AbortSignal
+}
+
+/** What a handler learns about the call it answers. */
+export interface RpcCall {
+  /** The action the caller named. */
+  readonly action: string
+  /** The caller's id for this call (unique per connection and direction). */
+  readonly id: number
+  /** The peer that received the call; `call.peer.call(...)` calls back. */
+  readonly peer: RpcPeerApi
+  /** The connection it came on. */
+  readonly socket: Socket
+}
+
+/**
+ * Answers one action. `body` is the caller's JSON value, unvalidated: check
+ * its shape before use, and never merge it into other objects. Return a
+ * JSON value or a promise of one; throw or reject to fail the call.
+ */
+export type RpcHandler = (body: unknown, call: RpcCall) => unknown
+
+/** Sees every call, before the action's own handlers; gets the action first. */
+export type RpcCatchAll = (action: string, body: unknown, call: RpcCall) => unknown
+
+/** Several actions at once: `{ action: handler }`. */
+export type RpcHandlerMap = { readonly [action: string]: RpcHandler }
+
+/** Adds and removes handlers; `RpcHandlers` implements it. */
+export interface HandlerRegistry {
+  /** Adds a handler for one action. */
+  on(action: string, handler: RpcHandler): this
+  /** Adds a handler per action of the map. */
+  on(handlers: RpcHandlerMap): this
+  /** Adds a catch-all: it sees every call before the actions' handlers. */
+  on(catchAll: RpcCatchAll): this
+  /** Removes the last registration of `handler` for `action`; false when there was none. */
+  off(action: string, handler: RpcHandler): boolean
+  /** Removes the last registration of a catch-all; false when there was none. */
+  off(catchAll: RpcCatchAll): boolean
+  /** True when a call of `action` would reach at least one handler here. */
+  handles(action: string): boolean
+}
+
+/** An RPC peer as handlers and layers see it; `RpcPeer` implements it. */
+export interface RpcPeerApi {
+  /** The framing layer under the peer. */
+  readonly framed: FramedSocket
+  /** The connection. */
+  readonly socket: Socket
+  /** Default timeout of `call()`, in ms. */
+  readonly callTimeout: number
+  /** Most calls the peer may have waiting at once. */
+  readonly maxPendingCalls: number
+  /** Calls currently waiting for a response. */
+  readonly pendingCalls: number
+  /** True once the connection has closed. */
+  readonly closed: boolean
+  /** This connection's own handlers, consulted after the shared ones. */
+  readonly handlers: HandlerRegistry
+  /** Consulted before the handlers for each incoming request. */
+  interceptor: RpcInterceptor | undefined
+  /** Adds handlers for this connection only. */
+  on(action: string, handler: RpcHandler): this
+  on(handlers: RpcHandlerMap): this
+  on(catchAll: RpcCatchAll): this
+  /** Calls `action` on the other side; see `RpcPeer.call`. */
+  call<T = unknown>(action: string, body?: unknown, options?: CallOptions): Promise<T>
+}
+
+/**
+ * A layer riding on a peer (the agent layer is one): it sees each incoming
+ * request before any handler does, and hears when the connection closes.
+ * Set one module-level object for all peers and find per-connection state
+ * from `peer.socket`, so that nothing is allocated per connection.
+ */
+export interface RpcInterceptor {
+  /**
+   * Returns true when it has dealt with the request itself (answered it, or
+   * refused it with `refuseRequest`), false to let the handlers answer as
+   * usual. It must not throw: a throw is treated as a protocol error and
+   * closes the connection.
+   */
+  request(peer: RpcPeerApi, request: RpcRequest): boolean
+  /** Called once the connection has closed and every pending call has failed; `error` is why, if known. */
+  closed?(peer: RpcPeerApi, error: Error | undefined): void
+}
+

@@ -1,0 +1,27 @@
+/**
+ * The source layout's rules, checked on every test run: no import cycle
+ * among lib/, listeners/ and bin/ (type-only imports count: a cycle of types
+ * still ties the files' meaning together), and nothing directly in lib/ but
+ * the public entry, the internal entry and the error table.
+ */
+import t from 'tap'
+import { readdirSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { findCycles, importGraph, root } from './helpers/imports.js'
+
+t.test('layout - no import cycles in lib, listeners and bin (type imports included)', async (t) => {
+  const cycles = findCycles(importGraph(['lib', 'listeners', 'bin']))
+  t.same(cycles.map((cycle) => cycle.map((file) => relative(root, file)).join(' -> ')), [])
+})
+
+t.test('layout - lib/ holds only index.ts, internal.ts and errors.ts beside the subsystem folders', async (t) => {
+  const allowed = new Set(['index.ts', 'internal.ts', 'errors.ts'])
+  const loose = readdirSync(join(root, 'lib')).filter((name) => !statSync(join(root, 'lib', name)).isDirectory())
+  t.same(loose.filter((name) => !allowed.has(name)), [])
+})
+
+t.test('layout - the cycle finder reports a cycle and only the files on it', async (t) => {
+  const graph = new Map([['a', ['b']], ['b', ['c']], ['c', ['a']], ['d', ['a']]])
+  t.same(findCycles(graph), [['a', 'b', 'c']])
+  t.same(findCycles(new Map([['a', ['b']], ['b', []]])), [])
+})

@@ -89,6 +89,9 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
     super()
     const o = (this.#options = resolveServerOptions(options))
     this.#names = new NameCounter(o.nameFormat, o.store, (error) => emitError(this, error, o.log))
+    // First: a link already serving another server throws before anything is opened.
+    this.#cluster = o.cluster
+    this.#cluster?.attach(this.#makeClusterHost())
     this.cio = o.cio ?? buildCio()
     ensureServerListeners(this.cio)
     this.netServer = this.cio.server({ ...o.serverOptions, handlers: this.#hooks })
@@ -110,8 +113,6 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
       this.netServer.on('relisten', (attempt: number) => log(`port ${o.port} in use; listen retry ${attempt}`))
     }
     this.#heartbeat = o.heartbeatInterval > 0 ? setInterval(sweep, o.heartbeatInterval, this.#agents, o.heartbeatInterval).unref() : undefined
-    this.#cluster = o.cluster
-    this.#cluster?.attach(this.#makeClusterHost())
     this.netServer.listen(o.port, o.host)
   }
 

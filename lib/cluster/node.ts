@@ -278,6 +278,9 @@ export class ClusterNode implements ClusterLink {
       if (outcome.fault.code === codes.AGENT_NOT_CONNECTED && !reply.delivered && !call.rerouted && call.remaining() >= 1) {
         call.rerouted = true
         call.node = undefined
+        this.#calls.delete(call.id)
+        call.id = this.#nextId++
+        this.#calls.set(call.id, call)
         this.#route(call)
         return true
       }

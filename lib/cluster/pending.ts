@@ -30,7 +30,8 @@ export class PendingCall implements Expirable {
   #done = false
 
   constructor(
-    readonly id: number,
+    /** Changes when the call is re-routed: a receiving node refuses an id it has seen passed (replay). */
+    public id: number,
     readonly name: string,
     readonly action: string,
     readonly message: unknown,

@@ -30,6 +30,25 @@ function asStrings(value: unknown): string[] {
   return Array.isArray(value) ? value.map(String) : []
 }
 
+/** The agents `LIST_AGENTS` returned, by node then name. */
+export function parseAgents(reply: unknown): ClusterAgent[] {
+  const flat = asStrings(reply)
+  const agents: ClusterAgent[] = []
+  for (let i = 0; i + 1 < flat.length; i += 2) agents.push({ name: flat[i] as string, node: flat[i + 1] as string })
+  return agents.sort((a, b) => a.node.localeCompare(b.node) || a.name.localeCompare(b.name, 'en', { numeric: true }))
+}
+
+/** The nodes `LIST_NODES` returned. */
+export function parseNodes(reply: unknown[]): ClusterNodeInfo[] {
+  return reply.map((entry) => {
+    const [id, fields] = entry as [unknown, unknown]
+    const list = asStrings(fields)
+    const info: Record<string, string> = Object.create(null)
+    for (let i = 0; i + 1 < list.length; i += 2) info[list[i] as string] = list[i + 1] as string
+    return { id: String(id), name: info.name ?? '', host: info.host ?? '', pid: Number(info.pid ?? 0), started: Number(info.started ?? 0) }
+  })
+}
+
 export class RedisEngine implements ClusterEngine {
   readonly #options: ResolvedClusterOptions
   readonly #prefix: string
@@ -141,21 +160,11 @@ export class RedisEngine implements ClusterEngine {
   }
 
   async listAgents(): Promise<ClusterAgent[]> {
-    const flat = asStrings(await this.#run('cioListAgents'))
-    const agents: ClusterAgent[] = []
-    for (let i = 0; i + 1 < flat.length; i += 2) agents.push({ name: flat[i] as string, node: flat[i + 1] as string })
-    return agents.sort((a, b) => a.node.localeCompare(b.node) || a.name.localeCompare(b.name, 'en', { numeric: true }))
+    return parseAgents(await this.#run('cioListAgents'))
   }
 
   async listNodes(): Promise<ClusterNodeInfo[]> {
-    const reply = (await this.#run('cioListNodes')) as unknown[]
-    return reply.map((entry) => {
-      const [id, fields] = entry as [unknown, unknown]
-      const list = asStrings(fields)
-      const info: Record<string, string> = Object.create(null)
-      for (let i = 0; i + 1 < list.length; i += 2) info[list[i] as string] = list[i + 1] as string
-      return { id: String(id), name: info.name ?? '', host: info.host ?? '', pid: Number(info.pid ?? 0), started: Number(info.started ?? 0) }
-    })
+    return parseNodes((await this.#run('cioListNodes')) as unknown[])
   }
 
   async leave(): Promise<void> {

@@ -22,6 +22,8 @@ export function redisCluster(options: RedisClusterOptions): ClusterLink {
 }
 
 export { RedisStore } from './store.js'
+export { inspectCluster } from './inspect.js'
+export type { ClusterListing } from './inspect.js'
 export { keyPrefix } from './engine.js'
 export type { RedisClusterOptions, RedisStoreOptions, RedisSource } from './options.js'
 export { DEFAULT_NAMESPACE, DEFAULT_CLUSTER_HEARTBEAT, DEFAULT_NODE_TIMEOUT, DEFAULT_REDIS_TIMEOUT, DEFAULT_MAX_MESSAGE_BYTES } from './options.js'

@@ -11,7 +11,7 @@
  */
 import { createHmac, hkdfSync, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { dropPrototypeKeys } from '../agent/store.js'
-import { isSafeName } from '../agent/names.js'
+import { isAgentName } from '../agent/protocol.js'
 import type { ByAgent } from '../agent/calls.js'
 
 /** Version of the message format. */
@@ -155,7 +155,7 @@ export function isOutcome(value: unknown): value is WireOutcome {
 
 function isResults(value: unknown): value is ByAgent<WireOutcome> {
   if (!isRecord(value)) return false
-  for (const name of Object.keys(value)) if (!isSafeName(name) || !isOutcome(value[name])) return false
+  for (const name of Object.keys(value)) if (!isAgentName(name) || !isOutcome(value[name])) return false
   return true
 }
 
@@ -163,7 +163,7 @@ function isMessage(value: unknown): value is ClusterMessage {
   if (!isRecord(value) || value.v !== WIRE_VERSION || !isId(value.id)) return false
   switch (value.t) {
     case 'call':
-      return isNodeId(value.from) && isSafeName(value.name) && isAction(value.action) && isTtl(value.ttl)
+      return isNodeId(value.from) && isAgentName(value.name) && isAction(value.action) && isTtl(value.ttl)
     case 'all':
       return isNodeId(value.from) && isAction(value.action) && isTtl(value.ttl)
     case 'reply':

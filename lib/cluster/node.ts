@@ -125,6 +125,12 @@ export class ClusterNode implements ClusterLink {
   }
 
   sendTo(name: string, action: string, message: unknown, timeout: number): Promise<unknown> {
+    // Right after start: wait (bounded) for the first heartbeat instead of failing a call made too early.
+    if (!this.#joined && !this.#closed) return this.#joinedOrTimeout().then(() => this.#sendNow(name, action, message, timeout))
+    return this.#sendNow(name, action, message, timeout)
+  }
+
+  #sendNow(name: string, action: string, message: unknown, timeout: number): Promise<unknown> {
     if (!this.#up || this.#closed) return Promise.reject(unavailable(`Cannot call ${JSON.stringify(action)} on agent ${name}: Redis cannot be reached, so its node is unknown.`, undefined, { name, action, delivered: false }))
     const call = new PendingCall(this.#nextId++, name, action, message, timeout, (settled) => this.#calls.delete(settled.id))
     this.#calls.set(call.id, call)
@@ -133,6 +139,7 @@ export class ClusterNode implements ClusterLink {
   }
 
   async sendAll(action: string, message: unknown, timeout: number, local: Promise<ByAgent<SendOutcome>>): Promise<ByAgent<SendOutcome>> {
+    if (!this.#joined && !this.#closed) await this.#joinedOrTimeout()
     if (!this.#up || this.#closed) throw unavailable(`Cannot send ${JSON.stringify(action)} to all agents: Redis cannot be reached, so the cluster's agents are unknown.`, undefined, { action, results: await local })
     const fanout = new PendingFanout(this.#nextId++, action, timeout, (settled) => this.#fanouts.delete(settled.id))
     this.#fanouts.set(fanout.id, fanout)
@@ -198,18 +205,25 @@ export class ClusterNode implements ClusterLink {
     return this.#host
   }
 
+  /** Resolves at the first heartbeat, at `close()`, or after one node timeout, whichever comes first. */
+  #joinedOrTimeout(): Promise<void> {
+    if (this.#joined || this.#closed) return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      const waiters = this.#joinWaiters
+      const timer = setTimeout(done, this.#options.nodeTimeout)
+      function done(): void {
+        clearTimeout(timer)
+        const index = waiters.indexOf(done)
+        if (index >= 0) waiters.splice(index, 1)
+        resolve()
+      }
+      waiters.push(done)
+    })
+  }
+
   /** Waits for the first heartbeat (bounded by one node timeout), then requires Redis to be up. */
   async #ready(): Promise<void> {
-    if (!this.#joined && !this.#closed) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, this.#options.nodeTimeout)
-        function done(): void {
-          clearTimeout(timer)
-          resolve()
-        }
-        this.#joinWaiters.push(done)
-      })
-    }
+    await this.#joinedOrTimeout()
     if (this.#closed) throw new CioError(codes.CLOSED, 'The cluster link is closed.')
     if (!this.#joined || !this.#up) throw unavailable('Redis cannot be reached: new agents are refused until it can; the agent will retry.')
   }

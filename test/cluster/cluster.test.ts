@@ -154,3 +154,47 @@ t.test('cluster - Redis killed: local calls go on, remote ones fail at once; res
   t.equal(await a.server.sendTo(onB.name, 'who'), onB.name, 'cross-node calls work again')
   t.ok(settledAll([a, b]), 'nothing pending')
 })
+
+t.test('cluster - message size: big calls refused, big fan-out answers split, an oversized answer becomes a fault', async (t) => {
+  if (!needRedis(t)) return
+  const redis = await startRedis(t)
+  const small = { maxMessageBytes: 4096 }
+  const [a, b] = [await startNode(t, redis.path, 'a', small), await startNode(t, redis.path, 'b', small)]
+  const remote = await Promise.all(Array.from({ length: 12 }, () => clusterAgent(t, b.port)))
+  for (const { agent } of remote) agent.onHook('big', (size) => 'x'.repeat(size as number))
+  const tooBig = (await a.server.sendTo(remote[0]!.name, 'who', 'y'.repeat(5000)).catch((e: unknown) => e)) as CioError
+  t.equal(tooBig.code, codes.INVALID_ARGUMENT, 'a call over maxMessageBytes is refused before it is sent')
+  const refusedAll = (await a.server.sendAllSettled('who', 'y'.repeat(5000)).catch((e: unknown) => e)) as CioError
+  t.equal(refusedAll.code, codes.INVALID_ARGUMENT, 'a fan-out too')
+  const results = await a.server.sendAllSettled('big', 700)
+  t.equal(Object.keys(results).length, 12, 'twelve answers of 700 B arrive in several parts under 4 KiB')
+  t.ok(Object.values(results).every((outcome) => outcome.ok && (outcome.value as string).length === 700))
+  const huge = (await a.server.sendTo(remote[0]!.name, 'big', 10_000).catch((e: unknown) => e)) as CioError
+  t.equal(huge.code, codes.INVALID_MESSAGE, 'an answer over the limit comes back as a fault')
+  const hugeAll = await a.server.sendAllSettled('big', 10_000)
+  t.equal(((hugeAll[remote[1]!.name] as { error: CioError }).error).code, codes.INVALID_MESSAGE, 'in a fan-out too')
+  const nodes = await a.link.listNodes()
+  t.same(nodes.map((node) => node.name).sort(), ['a', 'b'], 'listNodes names the live nodes')
+  t.equal(nodes[0]?.pid, process.pid)
+  t.ok(settledAll([a, b]), 'nothing pending')
+})
+
+t.test('cluster - sendAll with no agent anywhere: NO_CONNECTED_AGENTS; close leaves the cluster at once', async (t) => {
+  if (!needRedis(t)) return
+  const redis = await startRedis(t)
+  const [a, b] = [await startNode(t, redis.path, 'a'), await startNode(t, redis.path, 'b')]
+  const none = (await a.server.sendAll('who').catch((e: unknown) => e)) as CioError
+  t.equal(none.code, codes.NO_CONNECTED_AGENTS, String(none.message ?? none))
+  const onB = await clusterAgent(t, b.port)
+  const lost = once(a.server, 'nodeLost')
+  onB.agent.onHook('slow', () => new Promise((resolve) => setTimeout(resolve, 5000)))
+  const pending = a.server.sendTo(onB.name, 'slow', undefined, 10_000).catch((e: unknown) => e as CioError)
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  await b.server.close()
+  const error = await pending
+  t.equal((error as CioError).code, codes.DISCONNECTED, `a call pending on a node that closes fails (${(error as CioError).message})`)
+  await lost
+  t.same(await a.server.listAgents(), [], 'the closed node left with its names')
+  t.equal(((await a.server.sendTo(onB.name, 'who').catch((e: unknown) => e)) as CioError).code, codes.AGENT_NOT_CONNECTED)
+  t.ok(settledAll([a]), 'nothing pending')
+})

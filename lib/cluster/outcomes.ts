@@ -51,7 +51,13 @@ export function resultsFromWire(results: ByAgent<WireOutcome>, node: string, int
   for (const name of Object.keys(results)) if (!(name in into)) into[name] = outcomeFromWire(results[name] as WireOutcome, node)
 }
 
-/** A CioError whose cause is the node being lost or the cluster being unreachable. */
+const CAUSES: Partial<Record<CioErrorCode, string>> = {
+  [codes.NODE_LOST]: 'The node holding the agent is gone.',
+  [codes.CLUSTER_UNAVAILABLE]: 'Redis cannot be reached.',
+  [codes.CLOSED]: 'This agent server was closed.',
+}
+
+/** A CioError whose cause says why: the node was lost, Redis is unreachable, or this server closed. */
 export function lostError(code: CioErrorCode, message: string, causeCode: CioErrorCode, details: Record<string, unknown>): CioError {
-  return new CioError(code, message, { cause: new CioError(causeCode, causeCode === codes.NODE_LOST ? 'The node holding the agent is gone.' : 'Redis cannot be reached.'), details })
+  return new CioError(code, message, { cause: new CioError(causeCode, CAUSES[causeCode] ?? causeCode), details })
 }

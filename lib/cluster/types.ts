@@ -48,8 +48,6 @@ export interface ClusterHost {
   readonly secret: KeyObject
   /** The format of new agents' names. */
   readonly nameFormat: NameFormat
-  /** The server's default call timeout (ms). */
-  readonly timeout: number
   readonly log: AgentLogger | undefined
   /** The highest name number this server gave out or saw (re-seeds the counter after Redis lost its data). */
   highWater(): number

@@ -14,6 +14,11 @@ local function live(node)
   local lease = redis.call('ZSCORE', P .. 'nodes', node)
   return lease and tonumber(lease) > now
 end
+-- A holder counts only while its process listens: a node killed with SIGKILL
+-- loses its inbox subscriber at once, so its names are free before its lease ends.
+local function holds(node)
+  return live(node) and redis.call('PUBSUB', 'NUMSUB', P .. 'inbox:' .. node)[2] > 0
+end
 local function take(name, n)
   redis.call('HSET', P .. 'owners', name, me)
   redis.call('SADD', P .. 'agents:' .. me, name)
@@ -45,12 +50,12 @@ end
 return redis.error_reply('no free name after 100 tries')
 `
 
-/** ARGV: prefix, me, name, n (0 outside the format). Returns the live holder, or nil when taken. */
+/** ARGV: prefix, me, name, n (0 outside the format). Returns the holder (live lease and a listening inbox), or nil when taken. */
 export const CLAIM = `${NOW}
 local name = ARGV[3]
 local owner = redis.call('HGET', P .. 'owners', name)
 if owner and owner ~= me then
-  if live(owner) then return owner end
+  if holds(owner) then return owner end
   redis.call('SREM', P .. 'agents:' .. owner, name)
 end
 take(name, tonumber(ARGV[4]))
@@ -79,7 +84,7 @@ local held = {}
 for i = 3, #ARGV, 2 do
   local name = ARGV[i]
   local owner = redis.call('HGET', P .. 'owners', name)
-  if owner and owner ~= me and live(owner) then
+  if owner and owner ~= me and holds(owner) then
     held[#held + 1] = name
     held[#held + 1] = owner
   else

@@ -38,7 +38,8 @@ t.test('cluster failover - kill -9 of a node during sendAllSettled and a pending
 
   const agents: Agent[] = []
   for (let i = 0; i < 9; i++) {
-    const agent = new Agent({ host: ports.map((port) => `tcp://127.0.0.1:${port}`), secret: SECRET, heartbeatInterval: 0, reconnect: { initialDelay: 20, maxDelay: 200 } })
+    // Reconnects wait at least 200 ms (equal jitter), so a call right after the kill still finds the dead node's names.
+    const agent = new Agent({ host: ports.map((port) => `tcp://127.0.0.1:${port}`), secret: SECRET, heartbeatInterval: 0, reconnect: { initialDelay: 400, maxDelay: 400 } })
     agent.on('error', () => {})
     agent.onHook('who', () => agent.name)
     agent.onHook('slow', (ms) => new Promise((resolve) => setTimeout(resolve, ms as number, agent.name)))

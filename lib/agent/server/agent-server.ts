@@ -330,7 +330,6 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
     return {
       secret: o.secret,
       nameFormat: o.nameFormat,
-      timeout: o.timeout,
       log: o.log,
       highWater: () => this.#names.highWater(),
       observe: (name) => void this.#names.observe(name),

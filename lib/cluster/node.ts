@@ -126,8 +126,10 @@ export class ClusterNode implements ClusterLink {
 
   sendTo(name: string, action: string, message: unknown, timeout: number): Promise<unknown> {
     // Right after start: wait (bounded) for the first heartbeat instead of failing a call made too early.
-    if (!this.#joined && !this.#closed) return this.#joinedOrTimeout().then(() => this.#sendNow(name, action, message, timeout))
-    return this.#sendNow(name, action, message, timeout)
+    if (this.#joined || this.#closed) return this.#sendNow(name, action, message, timeout)
+    const started = performance.now()
+    // The wait counts against the call's own deadline.
+    return this.#joinedOrTimeout(timeout).then(() => this.#sendNow(name, action, message, Math.max(1, timeout - (performance.now() - started))))
   }
 
   #sendNow(name: string, action: string, message: unknown, timeout: number): Promise<unknown> {
@@ -139,7 +141,11 @@ export class ClusterNode implements ClusterLink {
   }
 
   async sendAll(action: string, message: unknown, timeout: number, local: Promise<ByAgent<SendOutcome>>): Promise<ByAgent<SendOutcome>> {
-    if (!this.#joined && !this.#closed) await this.#joinedOrTimeout()
+    if (!this.#joined && !this.#closed) {
+      const started = performance.now()
+      await this.#joinedOrTimeout(timeout)
+      timeout = Math.max(1, timeout - (performance.now() - started))
+    }
     if (!this.#up || this.#closed) throw unavailable(`Cannot send ${JSON.stringify(action)} to all agents: Redis cannot be reached, so the cluster's agents are unknown.`, undefined, { action, results: await local })
     const fanout = new PendingFanout(this.#nextId++, action, timeout, (settled) => this.#fanouts.delete(settled.id))
     this.#fanouts.set(fanout.id, fanout)
@@ -205,12 +211,12 @@ export class ClusterNode implements ClusterLink {
     return this.#host
   }
 
-  /** Resolves at the first heartbeat, at `close()`, or after one node timeout, whichever comes first. */
-  #joinedOrTimeout(): Promise<void> {
+  /** Resolves at the first heartbeat, at `close()`, or after `limit` (at most one node timeout), whichever comes first. */
+  #joinedOrTimeout(limit = this.#options.nodeTimeout): Promise<void> {
     if (this.#joined || this.#closed) return Promise.resolve()
     return new Promise<void>((resolve) => {
       const waiters = this.#joinWaiters
-      const timer = setTimeout(done, this.#options.nodeTimeout)
+      const timer = setTimeout(done, Math.min(limit, this.#options.nodeTimeout))
       function done(): void {
         clearTimeout(timer)
         const index = waiters.indexOf(done)

@@ -7,10 +7,10 @@
 import { once } from 'node:events'
 import t from 'tap'
 import { Agent } from '../../lib/agent/client/agent.js'
-import { Child, type ChildEvent } from '../faults/children.js'
+import { Child, type ChildEvent } from './children.js'
 import { SECRET } from '../helpers/agents.js'
 import { needRedis, startRedis } from '../helpers/redis.js'
-import { until } from './nodes.js'
+import { until } from '../cluster/nodes.js'
 
 const HEARTBEAT = 100
 const NODE_TIMEOUT = 500

@@ -1,38 +1,48 @@
 /**
  * cio: raw TCP and TLS servers and clients whose sockets run through ordered
- * listener chains. `import buildCio from 'cio'`.
+ * listener chains, with framed JSON messages and promise RPC on top.
+ * `import buildCio from 'cio'`. Agents are in `cio/agent` (their main
+ * classes are also here); the built-in listeners in `cio/listeners/*`.
+ *
+ * This is the public entry: everything exported here is documented and kept
+ * stable. Tests, benchmarks and the command reach internals through
+ * `internal.ts`.
  */
 export { buildCio, buildCio as default } from './core/builder.js'
-export type { Cio, ListenerSource, OptionsChecker } from './core/types.js'
-export type { CioOptions, CertOptions, CertSource, CertValue } from './core/options.js'
-export type { BaseContext, ServerContext, ClientContext, ServerClientContext, SocketContext } from './core/types.js'
-export { socketOf } from './core/types.js'
+export type { Cio, ListenerSource, NoExtraOptions, OptionsChecker, BaseContext, ServerContext, ClientContext, ServerClientContext, SocketContext } from './core/types.js'
+export type { CioOptions, CertOptions, CertSource, CertValue, SocketOptions, RelistenOptions, AllowListOptions, NodeSocketOptions } from './core/options.js'
 export type { CioServer, CioServerEvents } from './core/server-events.js'
+
 export { CioError, codes, isCioError } from './errors.js'
 export type { CioErrorCode, CioErrorDetails, CioErrorOptions } from './errors.js'
-export { ChainError } from './chain/chain-error.js'
+
 export { Chain, buildChain } from './chain/chain.js'
-export type { Listener, ListenerOptions, Control, Pause, RunResult, RunOptions, ChainOptions, Outcome, FailedOutcome } from './chain/chain.js'
+export { ChainError } from './chain/chain-error.js'
 export { order } from './chain/order.js'
+export type { Orderable, OrderOptions } from './chain/order.js'
+export type {
+  ActionResult, AddResult, ChainApi, ChainEvents, ChainOptions, Control, DoneCallback, FailedOutcome, Listener, ListenerInput, ListenerOptions,
+  ListenerTarget, Outcome, Pause, RemoveResult, RunOptions, RunResult, Selection,
+} from './chain/types.js'
+
 export { generateCerts, writeCerts } from './tls/certs.js'
 export type { CertSet, CertFiles, KeyPair, GenerateCertsOptions } from './tls/certs.js'
-export { isPem, readCertValue } from './tls/cert-values.js'
-export { CERT_ALIASES, mergeOptions } from './core/aliases.js'
-export { wantsTls } from '../listeners/secure.js'
-export { RELISTEN_DEFAULTS } from '../listeners/relistener.js'
-export { BUILTIN_LISTENER_MODULES } from './core/load-listener.js'
-export { FrameDecoder, DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES } from './frame/decoder.js'
-export type { FrameSink } from './frame/decoder.js'
-export { encodeFrame } from './frame/encoder.js'
+
 export { FramedSocket, framedOf, attachFramed } from './frame/framed-socket.js'
 export type { FramedSocketEvents, FramedSocketOptions } from './frame/framed-socket.js'
+export { DEFAULT_MAX_FRAME_BYTES } from './frame/decoder.js'
+
 export { RpcPeer, peerOf, attachRpc } from './rpc/peer.js'
+export type { RpcInterceptor } from './rpc/peer.js'
 export { RpcHandlers } from './rpc/handlers.js'
-export type { RpcCall, RpcHandler, RpcCatchAll, RpcHandlerMap } from './rpc/handlers.js'
 export { RpcFault } from './rpc/protocol.js'
 export type { RpcMessage, RpcRequest, RpcSuccess, RpcUserError, RpcFaultMessage } from './rpc/protocol.js'
+export type { CallOptions, HandlerRegistry, RpcCall, RpcCatchAll, RpcHandler, RpcHandlerMap, RpcPeerApi } from './rpc/types.js'
 export { DEFAULT_CALL_TIMEOUT, DEFAULT_MAX_PENDING_CALLS } from './rpc/options.js'
-export type { RpcPeerOptions, CallOptions } from './rpc/options.js'
+export type { RpcPeerOptions } from './rpc/options.js'
 export { frame } from '../listeners/frame.js'
 export { rpc, rpcListeners } from '../listeners/rpc.js'
-export * from './agent/index.js'
+
+// The agents' main classes, so `import { AgentServer, Agent } from 'cio'` works; the rest is in `cio/agent`.
+export { AgentServer, Agent, FileStore, MemoryStore } from './agent/index.js'
+export type { AgentServerOptions, AgentOptions, AgentRecord } from './agent/index.js'

@@ -10,6 +10,7 @@ interface ServerState {
   cio: Cio
   options: CioOptions
   secure: boolean
+  owner: object | undefined
 }
 
 const servers = new WeakMap<Server, ServerState>()
@@ -20,7 +21,7 @@ function serverOnConnection(this: Server, socket: Socket): void {
   // A reset from one client must never take the process down; its errors
   // become this server's `serverClientError` events.
   guardSocket(socket, this)
-  const context: ServerClientContext = { cio: state.cio, options: state.options, server: this, serverClient: socket, secure: state.secure }
+  const context: ServerClientContext = { cio: state.cio, options: state.options, owner: state.owner, server: this, serverClient: socket, secure: state.secure }
   const result = state.cio.getServerClientChain().run({ context })
   if (result.failed !== undefined || (!result.result && result.paused === undefined)) {
     this.emit('serverClientError', new ChainError('server-client', result), socket)
@@ -34,10 +35,10 @@ function serverOnConnection(this: Server, socket: Socket): void {
  * and on `connection` otherwise.
  */
 export const emitNewServerClient: Listener<ServerContext> = function emitNewServerClient(_control, context) {
-  const { server, cio, options } = context
+  const { server, cio, options, owner } = context
   if (server === undefined) return
   const secure = context.secure === true
-  servers.set(server, { cio, options, secure })
+  servers.set(server, { cio, options, secure, owner })
   server.on(secure ? 'secureConnection' : 'connection', serverOnConnection)
 }
 emitNewServerClient.options = { id: 'cio/emit-new-server-client', after: ['cio/createServer'] }

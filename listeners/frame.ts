@@ -18,7 +18,7 @@ export function frameContextSocket(context: SocketContext): FramedSocket | undef
   if (existing !== undefined) return existing
   // A server client's protocol errors reach its server through the socket
   // guard that cio/emit-new-server-client set on it.
-  const { maxFrameBytes, noDelay } = context.options as { maxFrameBytes?: number; noDelay?: boolean }
+  const { maxFrameBytes, noDelay } = context.options
   return attachFramed(socket, { maxFrameBytes, noDelay })
 }
 

@@ -1,7 +1,7 @@
 import type { Listener } from '../lib/chain/types.js'
 import type { SocketContext } from '../lib/core/types.js'
 import { peerOf, RpcPeer } from '../lib/rpc/peer.js'
-import { resolveRpcOptions, type RpcPeerOptions } from '../lib/rpc/options.js'
+import { resolveRpcOptions } from '../lib/rpc/options.js'
 import type { OptionsChecker } from '../lib/core/types.js'
 import { frame, frameContextSocket } from './frame.js'
 
@@ -17,15 +17,15 @@ import { frame, frameContextSocket } from './frame.js'
 export const rpc: Listener<SocketContext> & OptionsChecker = function rpc(_control, context) {
   const framed = frameContextSocket(context)
   if (framed === undefined || peerOf(framed.socket) !== undefined) return
-  const { handlers, callTimeout, maxPendingCalls } = context.options as RpcPeerOptions
-  const peer = new RpcPeer(framed, { handlers, callTimeout, maxPendingCalls })
+  // The peer reads its own options (RpcPeerOptions) from the cio options.
+  const peer = new RpcPeer(framed, context.options)
   if (context.serverClient !== undefined) context.server?.emit('peer', peer, framed.socket)
 }
 // Also after the socket makers: with `cio/frame` absent its id is ignored.
 rpc.options = { id: 'cio/rpc', after: ['cio/frame', 'cio/authenticate-client', 'cio/createClient'] }
 // A bad callTimeout or maxPendingCalls throws at cio.server()/cio.client().
 rpc.checkOptions = (options) => {
-  resolveRpcOptions(options as RpcPeerOptions)
+  resolveRpcOptions(options)
 }
 
 /**

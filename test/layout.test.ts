@@ -5,7 +5,8 @@
  * the public entry, the internal entry and the error table.
  */
 import t from 'tap'
-import { readdirSync, statSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { findCycles, importGraph, root } from './helpers/imports.js'
 
@@ -24,4 +25,14 @@ t.test('layout - the cycle finder reports a cycle and only the files on it', asy
   const graph = new Map([['a', ['b']], ['b', ['c']], ['c', ['a']], ['d', ['a']]])
   t.same(findCycles(graph), [['a', 'b', 'c']])
   t.same(findCycles(new Map([['a', ['b']], ['b', []]])), [])
+})
+
+t.test('layout - the published declarations compile on their own, internals stripped', async (t) => {
+  const dist = (path: string): string => join(root, 'dist', path)
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
+  const entries = ['lib/index.d.ts', 'lib/agent/index.d.ts', 'listeners/rpc.d.ts', 'listeners/frame.d.ts'].map(dist)
+  const args = [tsc, '--noEmit', '--strict', '--skipLibCheck', 'false', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node', ...entries]
+  const result = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 60_000 })
+  t.equal(result.status, 0, result.stdout + result.stderr)
+  t.notMatch(readFileSync(dist('lib/rpc/peer.d.ts'), 'utf8'), /_registries|_pending/, '@internal fields are not published')
 })

@@ -4,8 +4,8 @@
  * that wait for a handshake under way.
  */
 import { CioError, codes, describeError } from '../errors.js'
-import { isReservedAction } from './protocol.js'
-import { isValidTimeout } from '../rpc/options.js'
+import { RESERVED_PREFIX } from './protocol.js'
+import { checkAction, checkTimeout } from '../rpc/validate.js'
 import type { RpcPeer } from '../rpc/peer.js'
 
 /** One agent's outcome in `sendAllSettled` (and in `SEND_ALL_FAILED`'s `details.results`). */
@@ -21,11 +21,8 @@ export type ByAgent<T> = { [name: string]: T }
  */
 export function checkCall(action: unknown, timeout: unknown, closed: boolean, owner: string): asserts action is string {
   if (closed) throw new CioError(codes.CLOSED, `The ${owner} is closed.`, { details: { action } })
-  if (typeof action !== 'string' || action.length === 0) throw new CioError(codes.INVALID_ARGUMENT, 'The action must be a non-empty string.', { details: { action } })
-  if (isReservedAction(action)) throw new CioError(codes.INVALID_ARGUMENT, `The action ${JSON.stringify(action)} is in cio's reserved space ("cio.").`, { details: { action } })
-  if (timeout !== undefined && !isValidTimeout(timeout)) {
-    throw new CioError(codes.INVALID_ARGUMENT, `The timeout must be a number of ms above 0 and up to 2147483647, got ${String(timeout)}.`, { details: { action } })
-  }
+  checkAction(action, `${owner} call`, RESERVED_PREFIX)
+  if (timeout !== undefined) checkTimeout(timeout, action)
 }
 
 function succeeded(value: unknown): SendOutcome {

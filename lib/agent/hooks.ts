@@ -7,10 +7,10 @@
  * the handshake and the heartbeat are not the user's to answer.
  */
 import { CioError, codes } from '../errors.js'
-import { isReservedAction, RESERVED_PREFIX } from './protocol.js'
+import { RESERVED_PREFIX } from './protocol.js'
+import { checkAction } from '../rpc/validate.js'
 import type { RpcCall, RpcCatchAll, RpcHandler, RpcHandlers } from '../rpc/handlers.js'
-import { serverConnectionOf, type AgentRecord } from './server/connection.js'
-import { RpcFault } from '../rpc/protocol.js'
+import type { AgentRecord } from './server/connection.js'
 
 // Declared as methods so that their parameters are bivariant: a hook written
 // as `(message: { a: number }) => ...` is accepted, its annotation being the
@@ -39,17 +39,6 @@ export interface HookAdapter<H, C> {
   catchAll(hook: C): (action: string, body: unknown, call: RpcCall) => unknown
 }
 
-function checkAction(action: string, where: string): void {
-  if (typeof action !== 'string' || action.length === 0) {
-    throw new CioError(codes.INVALID_ARGUMENT, `${where}: an action must be a non-empty string.`, { details: { action } })
-  }
-  if (isReservedAction(action)) {
-    throw new CioError(codes.INVALID_ARGUMENT, `${where}: actions starting with "${RESERVED_PREFIX}" are reserved for cio's handshake and heartbeat; choose another name than "${action}".`, {
-      details: { action },
-    })
-  }
-}
-
 function checkFunction(value: unknown, where: string, action?: string): void {
   if (typeof value !== 'function') {
     throw new CioError(codes.INVALID_ARGUMENT, `${where}: the handler${action === undefined ? '' : ` for "${action}"`} must be a function, got ${value === null ? 'null' : typeof value}.`, {
@@ -58,11 +47,9 @@ function checkFunction(value: unknown, where: string, action?: string): void {
   }
 }
 
+/** The agent record the server's interceptor handed on as `call.caller` (it lets only admitted agents through). */
 function recordOf(call: RpcCall): AgentRecord {
-  const record = serverConnectionOf(call.socket)?.record
-  /* c8 ignore next - the interceptor lets only admitted agents reach the hooks */
-  if (record === undefined) throw new RpcFault(codes.NOT_AUTHORIZED, 'the agent handshake is not complete')
-  return record
+  return call.caller as AgentRecord
 }
 
 /** Server hooks get the agent's record, found from the socket the call came on. */
@@ -83,7 +70,7 @@ export const agentHookAdapter: HookAdapter<AgentHook, AgentCatchAll> = {
  */
 export function addHooks<H, C>(registry: RpcHandlers, adapter: HookAdapter<H, C>, where: string, first: unknown, handler?: unknown): void {
   if (typeof first === 'string') {
-    checkAction(first, where)
+    checkAction(first, where, RESERVED_PREFIX)
     checkFunction(handler, where, first)
     registry.on(first, adapter.handler(handler as H))
   } else if (typeof first === 'function') {
@@ -91,7 +78,7 @@ export function addHooks<H, C>(registry: RpcHandlers, adapter: HookAdapter<H, C>
   } else if (typeof first === 'object' && first !== null && !Array.isArray(first)) {
     const entries = Object.entries(first)
     for (const [action, fn] of entries) {
-      checkAction(action, where)
+      checkAction(action, where, RESERVED_PREFIX)
       checkFunction(fn, where, action)
     }
     for (const [action, fn] of entries) registry.on(action, adapter.handler(fn as H))

@@ -1,6 +1,8 @@
 /** Options that `AgentServer` and `Agent` share, with the same meaning on both sides. */
 import type { Cio } from '../core/types.js'
+import type { CioOptions } from '../core/options.js'
 import { CioError, codes } from '../errors.js'
+import { MAX_TIMER_MS } from '../rpc/validate.js'
 import type { AgentLogger } from './events.js'
 
 /** Default milliseconds to complete the handshake: 10 000. */
@@ -56,10 +58,31 @@ export function checkStore<S>(store: unknown): S | undefined {
 /** Checks a number of milliseconds: above 0 and no more than setTimeout honours. */
 export function checkMs(value: unknown, option: string, fallback: number, allowZero = false): number {
   if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isFinite(value) || value > 0x7fff_ffff || (allowZero ? value < 0 : value <= 0)) {
-    throw new CioError(codes.INVALID_OPTION, `The "${option}" option must be a number of milliseconds ${allowZero ? '(0 turns it off)' : 'above 0'}, up to 2147483647, got ${String(value)}.`, {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value > MAX_TIMER_MS || (allowZero ? value < 0 : value <= 0)) {
+    throw new CioError(codes.INVALID_OPTION, `The "${option}" option must be a number of milliseconds ${allowZero ? '(0 turns it off)' : 'above 0'}, up to ${MAX_TIMER_MS}, got ${String(value)}.`, {
       details: { option },
     })
   }
   return value
+}
+
+/**
+ * What an agent class does with one of its options: reads it itself
+ * (`own`), collects it into the connection's TLS settings (`tls`), or hands
+ * it to cio unchanged (`passed`, checked there by the listener that reads
+ * it). Each class keeps one table of these, checked with `satisfies`
+ * against its options interface, so the table lists exactly its options.
+ */
+export type OptionRole = 'own' | 'tls' | 'passed'
+
+/** The names a role table gives `role`. */
+export function optionsWithRole(table: Readonly<Record<string, OptionRole>>, role: OptionRole): string[] {
+  return Object.keys(table).filter((name) => table[name] === role)
+}
+
+/** The options among `names` that are set, as cio options (cio's listeners check their values). */
+export function passedOptions(options: Readonly<Record<string, unknown>>, names: readonly string[]): CioOptions {
+  const passed: Record<string, unknown> = {}
+  for (const name of names) if (options[name] !== undefined) passed[name] = options[name]
+  return passed as CioOptions
 }

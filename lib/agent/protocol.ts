@@ -16,6 +16,10 @@
 import { CioError, codes } from '../errors.js'
 import { encodeFrame } from '../frame/encoder.js'
 import { isSafeName } from './names.js'
+import { answerRequest, refuseRequest } from '../rpc/dispatch.js'
+import type { RpcRequest } from '../rpc/protocol.js'
+import type { RpcPeerApi } from '../rpc/types.js'
+import { quote } from '../rpc/validate.js'
 
 /** Actions starting with this belong to cio: hooks cannot use them, and catch-alls never see them. */
 export const RESERVED_PREFIX = 'cio.'
@@ -74,7 +78,13 @@ export function parseWelcome(value: unknown): Welcome {
   throw new CioError(codes.INVALID_MESSAGE, 'Invalid handshake welcome: it must be { name, firstTime } with a valid agent name.', { details: { kind: 'welcome' } })
 }
 
-/** An action name from the network, quoted and cut short, for messages. */
-export function quoteAction(action: string): string {
-  return JSON.stringify(action.length > 64 ? `${action.slice(0, 64)}...` : action)
+/**
+ * Answers a reserved action on an admitted connection, the same way on
+ * both sides: a ping at once (a heartbeat ping with the pre-encoded pong),
+ * any other `cio.` action with `UNKNOWN_ACTION`.
+ */
+export function answerReservedAction(peer: RpcPeerApi, request: RpcRequest): void {
+  if (request.action !== agentActions.PING) refuseRequest(peer, request.id, codes.UNKNOWN_ACTION, `no handler for the reserved action ${quote(request.action)}`)
+  else if (request.id === HEARTBEAT_ID) peer.framed.sendFrame(PONG_FRAME)
+  else answerRequest(peer, request.id)
 }

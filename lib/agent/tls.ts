@@ -9,7 +9,7 @@
 import { readCertOptions } from '../tls/cert-values.js'
 import { CioError, codes } from '../errors.js'
 import { LEGACY_CERT_OPTIONS, LEGACY_TLS_OPTIONS } from './compat.js'
-import { moveAliases } from '../core/aliases.js'
+import { moveCertAliases } from '../core/aliases.js'
 import type { CertSource, CioOptions } from '../core/options.js'
 
 
@@ -34,17 +34,18 @@ export function collectTls(options: Record<string, unknown>, keys: readonly stri
   if (extra !== undefined && (typeof extra !== 'object' || extra === null || Array.isArray(extra))) {
     throw new CioError(codes.INVALID_OPTION, `The "${extraName}" option must be an object of options for Node's tls module.`, { details: { option: extraName } })
   }
-  const merged: CioOptions = { ...(extra as CioOptions | undefined) }
+  // Keyed by any name until the aliases are resolved: these are the user's options, not yet checked.
+  const merged: Record<string, unknown> = { ...(extra as Record<string, unknown> | undefined) }
   for (const key of keys) if (options[key] !== undefined) merged[key] = options[key]
   for (const [alias, name] of Object.entries(LEGACY_CERT_OPTIONS)) {
     if (merged[alias] === undefined) continue
     if (merged[name] !== undefined || merged[name === 'key' ? 'private' : 'public'] !== undefined) {
       throw new CioError(codes.INVALID_OPTION, `The option "${alias}" names the same thing as "${name}"; give only one of them.`, { details: { option: alias, conflictsWith: name } })
     }
-    merged[name] = merged[alias] as CertSource
+    merged[name] = merged[alias]
     delete merged[alias]
   }
-  return readCertOptions(moveAliases(merged))
+  return readCertOptions(moveCertAliases(merged as CioOptions))
 }
 
 /**

@@ -12,7 +12,7 @@ const ALIAS_NAMES = Object.keys(CERT_ALIASES) as Alias[]
  * names of one pair in the same options object is a contradiction: which one
  * was meant cannot be known, so it throws rather than guess.
  */
-export function moveAliases(options: CioOptions): CioOptions {
+export function moveCertAliases(options: CioOptions): CioOptions {
   for (const alias of ALIAS_NAMES) {
     if (options[alias] === undefined) continue
     const name = CERT_ALIASES[alias]

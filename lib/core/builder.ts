@@ -3,10 +3,10 @@ import { readCertOptions } from '../tls/cert-values.js'
 import { Chain } from '../chain/chain.js'
 import type { Listener } from '../chain/types.js'
 import { ChainError } from '../chain/chain-error.js'
-import type { Cio, ClientContext, ListenerSource, OptionsChecker, ServerClientContext, ServerContext } from './types.js'
+import type { Cio, ClientContext, ListenerSource, NoExtraOptions, OptionsChecker, ServerClientContext, ServerContext } from './types.js'
 import { CioError, codes } from '../errors.js'
 import { loadListenerModule } from './load-listener.js'
-import { mergeOptions, moveAliases } from './aliases.js'
+import { mergeOptions, moveCertAliases } from './aliases.js'
 import type { CioOptions } from './options.js'
 import { orderListeners } from '../chain/order-listeners.js'
 import type { CioServer } from './server-events.js'
@@ -61,8 +61,8 @@ class CioInstance implements Cio {
     this.options = Object.freeze(options)
   }
 
-  server(options?: CioOptions): CioServer {
-    const context: ServerContext = { cio: this, options: mergeOptions(this.options, plainOptions(options, 'server()')) }
+  server(options?: CioOptions, owner?: object): CioServer {
+    const context: ServerContext = { cio: this, options: mergeOptions(this.options, plainOptions(options, 'server()')), owner }
     checkListenerOptions(this.getServerChain(), context.options)
     checkListenerOptions(this.getServerClientChain(), context.options)
     const result = this.getServerChain().run({ context })
@@ -71,8 +71,8 @@ class CioInstance implements Cio {
     return context.server as CioServer
   }
 
-  client(options?: CioOptions): Socket {
-    const context: ClientContext = { cio: this, options: mergeOptions(this.options, plainOptions(options, 'client()')) }
+  client(options?: CioOptions, owner?: object): Socket {
+    const context: ClientContext = { cio: this, options: mergeOptions(this.options, plainOptions(options, 'client()')), owner }
     checkListenerOptions(this.getClientChain(), context.options)
     const result = this.getClientChain().run({ context })
     if (result.failed !== undefined || !result.result) {
@@ -117,8 +117,8 @@ class CioInstance implements Cio {
  * read now, so a wrong path fails here with `CERT_READ` rather than at the
  * first connection.
  */
-export function buildCio(moduleOptions?: CioOptions): Cio {
-  const options = readCertOptions(moveAliases({ ...plainOptions(moduleOptions, 'buildCio()') }))
+export function buildCio<Extra extends object = NoExtraOptions>(moduleOptions?: CioOptions & NoInfer<Extra>): Cio {
+  const options = readCertOptions(moveCertAliases({ ...plainOptions(moduleOptions, 'buildCio()') }))
   return new CioInstance(options)
 }
 

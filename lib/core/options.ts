@@ -1,5 +1,15 @@
-import type { PeerCertificate, TLSSocket } from 'node:tls'
-import type { Socket } from 'node:net'
+/**
+ * Every option cio reads, typed once: `CioOptions` is composed from the
+ * option interfaces of the listeners that read them (core, relisten,
+ * allow-list, framing, RPC) and the Node `net`/`tls` options cio passes
+ * through. A misspelt option is a type error. Listeners of other packages
+ * declare theirs by augmenting `CioOptions` (`declare module 'cio'`), or
+ * callers name them with the type argument of `cio.server<Extra>()`.
+ */
+import type { Server, ServerOpts, Socket, TcpSocketConnectOpts } from 'node:net'
+import type { ConnectionOptions, PeerCertificate, TLSSocket, TlsOptions } from 'node:tls'
+import type { FramedSocketOptions } from '../frame/framed-socket.js'
+import type { RpcPeerOptions } from '../rpc/options.js'
 
 /**
  * A certificate or key as a user may give it: a file path, a PEM string
@@ -31,14 +41,8 @@ export interface CertOptions {
   root?: CertSource
 }
 
-/**
- * Options accepted by `buildCio()`, `cio.server()` and `cio.client()`.
- * Module options given to `buildCio()` are defaults beneath every call's own
- * options. Everything not listed here is passed to Node's `net`/`tls`
- * functions as-is, so any of their options may be used too. A key,
- * certificate or PKCS#12 bundle selects TLS.
- */
-export interface CioOptions extends CertOptions {
+/** Options of the core listeners that make sockets (`cio/secure`, `cio/createServer`, `cio/createClient`). */
+export interface SocketOptions {
   /** Port to connect to (client) or to listen on when you call `listen()` yourself. */
   port?: number
   /** Host to connect to (client). @default 'localhost' (Node's default) */
@@ -46,7 +50,7 @@ export interface CioOptions extends CertOptions {
 
   /** Force TLS on (`true`) or off (`false`); unset, cio decides from the other options. */
   secure?: boolean
-  /** Verify the peer's certificate against `ca`; `true` selects TLS. @default Node's default (true for clients) */
+  /** Verify the peer's certificate against `ca`; `true` selects TLS. @default true (Node's default, clients and servers asking for certificates) */
   rejectUnauthorized?: boolean
   /** Server: ask clients for a certificate; `true` selects TLS. @default false */
   requestCert?: boolean
@@ -57,7 +61,10 @@ export interface CioOptions extends CertOptions {
   onConnect?: (this: Socket, socket: Socket) => void
   /** Client: called once the TLS handshake completes (`secureConnect`). */
   onSecureConnect?: (this: TLSSocket, socket: TLSSocket) => void
+}
 
+/** Options of `cio/relistener`: retrying `listen()` on EADDRINUSE. */
+export interface RelistenOptions {
   /** Server: turn off retrying `listen()` on EADDRINUSE. @default false */
   noRelisten?: boolean
   /** Server: milliseconds to wait before each listen retry. @default 3000 */
@@ -68,8 +75,11 @@ export interface CioOptions extends CertOptions {
    * Server: replaces the built-in retry action. Called after the `relisten`
    * event, with the server, the error and the attempt number (1-based).
    */
-  relisten?: (server: import('node:net').Server, error: NodeJS.ErrnoException, attempt: number) => void
+  relisten?: (server: Server, error: NodeJS.ErrnoException, attempt: number) => void
+}
 
+/** Options of `cio/authenticate-client`: the client-certificate allow-list. */
+export interface AllowListOptions {
   /**
    * Server: allow-list for client certificates. Receives the certificate's
    * common name and the whole certificate (subject alternative names are on
@@ -78,7 +88,18 @@ export interface CioOptions extends CertOptions {
   isClientAllowed?: (name: string | undefined, peerCertificate: PeerCertificate | undefined) => boolean
   /** Server: handles a rejected client; without it cio closes the socket and emits `clientRejected`. */
   rejectClient?: (socket: Socket, name: string | undefined, peerCertificate: PeerCertificate | undefined) => void
-
-  /** Any other option is passed to Node's net/tls functions or read by added listeners. */
-  [option: string]: unknown
 }
+
+/** The names cio gives a meaning of its own (certificate options read from files, for one). */
+type CioOptionName = keyof SocketOptions | keyof CertOptions | keyof RelistenOptions | keyof AllowListOptions | keyof FramedSocketOptions | keyof RpcPeerOptions
+
+/** Node's `net` and `tls` options for servers and clients, which cio passes through unchanged. */
+export type NodeSocketOptions = Omit<ServerOpts & TcpSocketConnectOpts & TlsOptions & ConnectionOptions, CioOptionName>
+
+/**
+ * Options accepted by `buildCio()`, `cio.server()` and `cio.client()`.
+ * Module options given to `buildCio()` are defaults beneath every call's own
+ * options. Node's `net`/`tls` options are passed through as they are. A
+ * key, certificate or PKCS#12 bundle selects TLS.
+ */
+export interface CioOptions extends SocketOptions, CertOptions, RelistenOptions, AllowListOptions, FramedSocketOptions, RpcPeerOptions, NodeSocketOptions {}

@@ -7,16 +7,16 @@
  */
 import type { Server, Socket } from 'node:net'
 
-const kServer = Symbol('cio.server')
+import { kGuardServer } from './symbols.js'
 
 interface GuardedSocket extends Socket {
   /** The accepting server (null for a client socket); present once guarded. */
-  [kServer]?: Server | null
+  [kGuardServer]?: Server | null
 }
 
 /** A server client's error is passed on as its server's `serverClientError`, so it is not lost. */
 function onGuardedError(this: GuardedSocket, error: Error): void {
-  this[kServer]?.emit('serverClientError', error, this)
+  this[kGuardServer]?.emit('serverClientError', error, this)
 }
 
 /**
@@ -27,13 +27,13 @@ function onGuardedError(this: GuardedSocket, error: Error): void {
  */
 export function guardSocket(socket: Socket, server?: Server): void {
   const guarded = socket as GuardedSocket
-  if (guarded[kServer] === undefined) {
-    guarded[kServer] = server ?? null
+  if (guarded[kGuardServer] === undefined) {
+    guarded[kGuardServer] = server ?? null
     socket.on('error', onGuardedError)
-  } else if (server !== undefined) guarded[kServer] = server
+  } else if (server !== undefined) guarded[kGuardServer] = server
 }
 
 /** The server that accepted `socket`, when it was guarded as a server client. */
 export function serverOfSocket(socket: Socket): Server | undefined {
-  return (socket as GuardedSocket)[kServer] ?? undefined
+  return (socket as GuardedSocket)[kGuardServer] ?? undefined
 }

@@ -1,23 +1,25 @@
 /**
- * Per-socket state kept on the socket itself under a private symbol: one
- * property on an object that exists anyway, instead of a WeakMap entry
- * per connection, and gone with the socket.
+ * Every key under which cio keeps state on a socket, in one place (undici
+ * keeps `lib/core/symbols.js` the same way). Per-connection state lives as
+ * a property of the socket, an object that exists anyway, under a symbol no
+ * user code can name by accident: no WeakMap entry per connection, and the
+ * state goes with the socket. Each module reads and writes its own key
+ * through a typed view of the socket, e.g. `Socket & { [kFramed]?: FramedSocket }`,
+ * so its hot paths are one property load.
+ *
+ * Per-server state (the relistener's, the server-client chain's) is kept in
+ * WeakMaps keyed by the server: one entry per server, not per connection.
  */
-import type { Socket } from 'node:net'
 
-/** One kind of per-socket state: read it with `get`, attach it with `set`. */
-export interface SocketSlot<T> {
-  get(socket: Socket): T | undefined
-  set(socket: Socket, value: T): void
-}
-
-/** A new slot; `description` names its symbol in heap snapshots and debuggers. */
-export function socketSlot<T>(description: string): SocketSlot<T> {
-  const key = Symbol(description)
-  return {
-    get: (socket) => (socket as unknown as Record<symbol, T | undefined>)[key],
-    set: (socket, value) => {
-      ;(socket as unknown as Record<symbol, T>)[key] = value
-    },
-  }
-}
+/** The socket's `FramedSocket` (`lib/frame/framed-socket.ts`). */
+export const kFramed = Symbol('cio.framed')
+/** The socket's `RpcPeer` (`lib/rpc/peer.ts`). */
+export const kPeer = Symbol('cio.rpcPeer')
+/** The server a guarded socket's errors are reported to, or null for a client (`lib/core/socket-guard.ts`). */
+export const kGuardServer = Symbol('cio.guardServer')
+/** The socket's agent connection on the accepting side (`lib/agent/server/connection.ts`). */
+export const kServerConnection = Symbol('cio.agentServerConnection')
+/** The socket's agent connection on the agent's side (`lib/agent/client/connection.ts`). */
+export const kClientConnection = Symbol('cio.agentClientConnection')
+/** On an agent server's sockets (and its net server): the set of its sockets, TLS handshakes included (`lib/agent/server/connection.ts`). */
+export const kTrackedSockets = Symbol('cio.agentServerSockets')

@@ -14,6 +14,13 @@ export interface BaseContext {
   cio: Cio
   /** The merged options (module defaults beneath the call's own). */
   options: CioOptions
+  /**
+   * The object that asked cio for this server or client, given as the
+   * second argument of `cio.server()` / `cio.client()` (a server's connections
+   * see the server's). A layer built on cio (the agents are one) finds its
+   * own state here; cio never reads it.
+   */
+  owner?: object
 }
 
 /** Context of the server chain, run by `cio.server()`. `cio/createServer` sets `server`. */
@@ -72,14 +79,22 @@ export interface OptionsChecker {
  */
 export type ListenerSource<C extends object> = Listener<C> | string | ReadonlyArray<ListenerSource<C>>
 
+/** No options beyond `CioOptions`: the default of the option type arguments. */
+export type NoExtraOptions = Record<never, never>
+
 /** A cio instance: builds servers and clients and holds their listener chains. */
 export interface Cio {
   /** The module options given to `buildCio()`, aliases moved and certificate files read. */
   readonly options: Readonly<CioOptions>
-  /** Runs the server chain and returns the server it made, not yet listening. */
-  server(options?: CioOptions): CioServer
-  /** Runs the client chain and returns the socket it opened, already connecting. */
-  client(options?: CioOptions): Socket
+  /**
+   * Runs the server chain and returns the server it made, not yet listening.
+   * Options of listeners that `CioOptions` does not declare are named with
+   * the type argument: `cio.server<{ transform: Fn }>({ transform })`.
+   * `owner` becomes the chains' `context.owner`.
+   */
+  server<Extra extends object = NoExtraOptions>(options?: CioOptions & NoInfer<Extra>, owner?: object): CioServer
+  /** Runs the client chain and returns the socket it opened, already connecting; `options` and `owner` as for `server()`. */
+  client<Extra extends object = NoExtraOptions>(options?: CioOptions & NoInfer<Extra>, owner?: object): Socket
   /** Adds listeners to the client chain. */
   onClient(...listeners: ListenerSource<ClientContext>[]): this
   /** Adds listeners to the server chain. */

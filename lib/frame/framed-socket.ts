@@ -9,7 +9,8 @@
 import { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
 import { CioError, codes } from '../errors.js'
-import { FrameDecoder, resolveMaxFrameBytes, type FrameSink } from './decoder.js'
+import { FrameDecoder, resolveMaxFrameBytes } from './decoder.js'
+import { kFramed } from '../core/symbols.js'
 import { encodeFrame } from './encoder.js'
 import { guardSocket, serverOfSocket } from '../core/socket-guard.js'
 
@@ -52,7 +53,6 @@ export interface FramedSocketOptions {
   noDelay?: boolean
 }
 
-const kFramed = Symbol('cio.framed')
 
 /** Nothing sent this tick / one frame sent directly / later frames corked. */
 const BATCH_IDLE = 0
@@ -88,7 +88,7 @@ export interface FramedOwner {
  * `await framed.drained()` before sending more. Nothing is ever dropped;
  * ignoring `false` only grows memory.
  */
-export class FramedSocket extends EventEmitter<FramedSocketEvents> implements FrameSink {
+export class FramedSocket extends EventEmitter<FramedSocketEvents> {
   /** The framed socket (a TLSSocket for TLS connections). */
   readonly socket: Socket
   /** The payload cap in force, in bytes. */

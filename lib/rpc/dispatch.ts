@@ -8,6 +8,7 @@ import { CioError, codes, type CioErrorCode } from '../errors.js'
 import { encodeFrame } from '../frame/encoder.js'
 import type { RpcHandlers } from './handlers.js'
 import { RpcFault, type RpcRequest } from './protocol.js'
+import { isPromiseLike, quote } from './validate.js'
 import type { RpcCall, RpcPeerApi } from './types.js'
 
 /** A peer as the dispatcher sees it: its public face and the registries it answers with, in order. */
@@ -15,9 +16,12 @@ export interface DispatchingPeer extends RpcPeerApi {
   readonly _registries: readonly RpcHandlers[]
 }
 
-/** Runs the handlers for `request` and answers it. */
-export function handleRequest(peer: DispatchingPeer, request: RpcRequest): void {
-  new RequestRun(peer, request).step(undefined)
+/** What a request interceptor returns when it answered or refused the request itself. */
+export const HANDLED: unique symbol = Symbol('cio.rpc.handled')
+
+/** Runs the handlers for `request` and answers it; `caller` becomes the handlers' `call.caller`. */
+export function handleRequest(peer: DispatchingPeer, request: RpcRequest, caller: object | undefined): void {
+  new RequestRun(peer, request, caller).step(undefined)
 }
 
 /**
@@ -36,7 +40,7 @@ class RequestRun implements RpcCall {
   private index = 0
   private ran = false
 
-  constructor(peer: DispatchingPeer, request: RpcRequest) {
+  constructor(peer: DispatchingPeer, request: RpcRequest, readonly caller: object | undefined) {
     this.peer = peer
     this.id = request.id
     this.action = request.action
@@ -58,7 +62,7 @@ class RequestRun implements RpcCall {
       for (;;) {
         // Read afresh each turn: a handler that adds the peer's first own
         // handler replaces the (possibly shared) array, and the new registry
-        // must take part in this very run, as it always has.
+        // must take part in this very run.
         const registry = peer._registries[this.registry]
         if (registry === undefined) {
           if (this.phase === 1) break
@@ -87,7 +91,7 @@ class RequestRun implements RpcCall {
           this.ran = true
           value = handler(this.body, this)
         }
-        if (isThenable(value)) {
+        if (isPromiseLike(value)) {
           // Only handlers that really are asynchronous pay for the closures.
           Promise.resolve(value).then(
             (result) => this.step(result),
@@ -179,17 +183,6 @@ function sendDirect(peer: RpcPeerApi, message: object): void {
     // Only a maxFrameBytes too small for a short answer gets here.
     framed.fail(error instanceof CioError ? error : new CioError(codes.INTERNAL_ERROR, String(error)))
   }
-}
-
-/** An action name for a message, cut short: it came from the network. */
-function quote(action: string): string {
-  return JSON.stringify(action.length > 64 ? `${action.slice(0, 64)}...` : action)
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    ((typeof value === 'object' && value !== null) || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function'
-  )
 }
 
 /** Whether `JSON.stringify` gives the value itself a form (nested parts aside). */

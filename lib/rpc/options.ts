@@ -6,6 +6,7 @@
  */
 import { CioError, codes } from '../errors.js'
 import { RpcHandlers } from './handlers.js'
+import { isValidTimeout, TIMEOUT_RULE } from './validate.js'
 
 export type { CallOptions } from './types.js'
 
@@ -15,8 +16,6 @@ export const DEFAULT_CALL_TIMEOUT = 30_000
 /** Default cap on the calls one peer may have waiting at once: 1024. */
 export const DEFAULT_MAX_PENDING_CALLS = 1024
 
-/** Largest delay `setTimeout` honours (about 24.8 days). */
-const MAX_TIMEOUT = 0x7fff_ffff
 
 /** Options of an RPC peer; all optional. */
 export interface RpcPeerOptions {
@@ -60,18 +59,13 @@ export function resolveRpcOptions(options: RpcPeerOptions): ResolvedRpcOptions {
   if (!list.every((item) => item instanceof RpcHandlers)) {
     throw invalid('handlers', 'an RpcHandlers registry or an array of them', handlers)
   }
-  if (typeof callTimeout !== 'number' || !(callTimeout > 0 && callTimeout <= MAX_TIMEOUT)) {
-    throw invalid('callTimeout', `a number of ms above 0 and up to ${MAX_TIMEOUT}`, callTimeout)
+  if (!isValidTimeout(callTimeout)) {
+    throw invalid('callTimeout', TIMEOUT_RULE, callTimeout)
   }
   if (typeof maxPendingCalls !== 'number' || !Number.isInteger(maxPendingCalls) || maxPendingCalls < 1) {
     throw invalid('maxPendingCalls', 'an integer of at least 1', maxPendingCalls)
   }
   return { handlers: list as RpcHandlers[], callTimeout, maxPendingCalls }
-}
-
-/** True when `timeout` is a valid per-call timeout. */
-export function isValidTimeout(timeout: unknown): timeout is number {
-  return typeof timeout === 'number' && timeout > 0 && timeout <= MAX_TIMEOUT
 }
 
 function invalid(option: string, expected: string, value: unknown): CioError {

@@ -7,15 +7,14 @@ import type { Socket } from 'node:net'
 import { cancelExpiry, scheduleExpiry, type DeadlineQueue, type Expirable } from './deadlines.js'
 import { CioError, codes, describeError, type CioErrorCode } from '../errors.js'
 import { attachFramed, type FramedOwner, type FramedSocket, type FramedSocketOptions } from '../frame/framed-socket.js'
-import { handleRequest } from './dispatch.js'
+import { handleRequest, HANDLED } from './dispatch.js'
 import { RpcHandlers, type RpcCatchAll, type RpcHandler, type RpcHandlerMap } from './handlers.js'
 import { RpcKind, classifyRpcMessage, faultCode, invalidMessage, type RpcFaultMessage, type RpcRequest, type RpcSuccess, type RpcUserError } from './protocol.js'
-import { isValidTimeout, resolveRpcOptions, type RpcPeerOptions } from './options.js'
-import type { CallOptions, RpcInterceptor, RpcPeerApi } from './types.js'
+import { resolveRpcOptions, type RpcPeerOptions } from './options.js'
+import { checkAction, checkTimeout } from './validate.js'
+import { kPeer } from '../core/symbols.js'
+import type { CallOptions, RpcPeerApi } from './types.js'
 
-export type { RpcInterceptor } from './types.js'
-
-const kPeer = Symbol('cio.rpcPeer')
 
 interface PeerHost extends Socket {
   [kPeer]?: RpcPeer
@@ -81,6 +80,26 @@ function finish(pending: PendingCall): PendingCall | undefined {
 }
 
 /**
+ * A layer riding on a peer (the agent layer is one): it sees each incoming
+ * request before any handler does, and hears when the connection closes.
+ * Set one module-level object for all peers and find per-connection state
+ * from `peer.socket`, so that nothing is allocated per connection.
+ */
+export interface RpcInterceptor {
+  /**
+   * Returns `HANDLED` when it has dealt with the request itself (answered
+   * it, or refused it with `refuseRequest`); otherwise the handlers answer,
+   * and what it returned (an object, or undefined) is their `call.caller`,
+   * so they need not look the connection up again. It must not throw: a
+   * throw is treated as a protocol error and closes the connection.
+   */
+  request(peer: RpcPeer, request: RpcRequest): object | typeof HANDLED | undefined
+  /** Called once the connection has closed and every pending call has failed; `error` is why, if known. */
+  closed?(peer: RpcPeer, error: Error | undefined): void
+}
+
+
+/**
  * Calls and answers over one framed socket. Reach it with {@link peerOf};
  * make it with {@link attachRpc} or the `cio/rpc` listener.
  */
@@ -138,6 +157,17 @@ export class RpcPeer implements RpcPeerApi {
     return this._own
   }
 
+  /**
+   * Adds a registry shared with other peers, consulted after the shared
+   * ones given at creation and before this connection's own handlers: how a
+   * layer on top (an `AgentServer`'s hooks) answers on every connection
+   * with one registry. The common case, a peer with no registry yet, takes
+   * a list shared by every peer using the same registry.
+   */
+  answerWith(registry: RpcHandlers): void {
+    this._registries = this._registries.length === 0 ? sharedRegistries(registry, [registry]) : [...this._registries, registry]
+  }
+
   /** The connection. */
   get socket(): Socket {
     return this.framed.socket
@@ -179,8 +209,8 @@ export class RpcPeer implements RpcPeerApi {
     // Refusals happen before the first await: their stack is the caller's own.
     const timeout = options?.timeout ?? this.callTimeout
     const signal = options?.signal
-    if (typeof action !== 'string' || action.length === 0) throw new CioError(codes.INVALID_ARGUMENT, 'action must be a non-empty string', { details: { action } })
-    if (!isValidTimeout(timeout)) throw new CioError(codes.INVALID_ARGUMENT, `timeout must be above 0 and up to 2147483647 ms, got ${String(timeout)}`, { details: { action } })
+    checkAction(action, 'peer.call')
+    checkTimeout(timeout, action)
     if (this.framed.closed || !this.socket.writable) throw new CioError(codes.DISCONNECTED, `cannot call ${action}: the connection is closed`, { details: { action } })
     const map = (this._pending ??= new Map<number, PendingCall>())
     if (map.size >= this.maxPendingCalls) {
@@ -233,18 +263,21 @@ function peerMessage(framed: FramedSocket, value: unknown): void {
   if (typeof kind === 'string') framed.fail(invalidMessage(kind))
   else if (kind === RpcKind.REQUEST) {
     // Without an interceptor this is one field read: the hot path is unchanged.
-    if (peer.interceptor === undefined || !intercept(peer, peer.interceptor, value as RpcRequest)) handleRequest(peer, value as RpcRequest)
+    if (peer.interceptor === undefined) handleRequest(peer, value as RpcRequest, undefined)
+    else intercept(peer, peer.interceptor, value as RpcRequest)
   } else settleCall(peer, (value as { id: number }).id, kind, value)
 }
 
-/** Runs an interceptor; one that throws closes the connection rather than the process. */
-function intercept(peer: RpcPeer, interceptor: RpcInterceptor, request: RpcRequest): boolean {
+/** Runs an interceptor, then the handlers unless it dealt with the request; a throw closes the connection rather than the process. */
+function intercept(peer: RpcPeer, interceptor: RpcInterceptor, request: RpcRequest): void {
+  let caller: object | typeof HANDLED | undefined
   try {
-    return interceptor.request(peer, request)
+    caller = interceptor.request(peer, request)
   } catch (error) {
     peer.framed.fail(new CioError(codes.INTERNAL_ERROR, `the request interceptor failed: ${describeError(error)}`, { cause: error }))
-    return true
+    return
   }
+  if (caller !== HANDLED) handleRequest(peer, request, caller)
 }
 
 /** The close of `framed`: fails the pending calls, then tells the interceptor. */

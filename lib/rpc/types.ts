@@ -7,7 +7,6 @@
  */
 import type { Socket } from 'node:net'
 import type { FramedSocket } from '../frame/framed-socket.js'
-import type { RpcRequest } from './protocol.js'
 
 /** Options of one call. */
 export interface CallOptions {
@@ -27,6 +26,11 @@ export interface RpcCall {
   readonly peer: RpcPeerApi
   /** The connection it came on. */
   readonly socket: Socket
+  /**
+   * Who made the call, as the layer in front of the handlers knows it (an
+   * `AgentServer` puts the agent's record here); undefined on a bare peer.
+   */
+  readonly caller: object | undefined
 }
 
 /**
@@ -74,8 +78,6 @@ export interface RpcPeerApi {
   readonly closed: boolean
   /** This connection's own handlers, consulted after the shared ones. */
   readonly handlers: HandlerRegistry
-  /** Consulted before the handlers for each incoming request. */
-  interceptor: RpcInterceptor | undefined
   /** Adds handlers for this connection only. */
   on(action: string, handler: RpcHandler): this
   on(handlers: RpcHandlerMap): this
@@ -83,22 +85,3 @@ export interface RpcPeerApi {
   /** Calls `action` on the other side; see `RpcPeer.call`. */
   call<T = unknown>(action: string, body?: unknown, options?: CallOptions): Promise<T>
 }
-
-/**
- * A layer riding on a peer (the agent layer is one): it sees each incoming
- * request before any handler does, and hears when the connection closes.
- * Set one module-level object for all peers and find per-connection state
- * from `peer.socket`, so that nothing is allocated per connection.
- */
-export interface RpcInterceptor {
-  /**
-   * Returns true when it has dealt with the request itself (answered it, or
-   * refused it with `refuseRequest`), false to let the handlers answer as
-   * usual. It must not throw: a throw is treated as a protocol error and
-   * closes the connection.
-   */
-  request(peer: RpcPeerApi, request: RpcRequest): boolean
-  /** Called once the connection has closed and every pending call has failed; `error` is why, if known. */
-  closed?(peer: RpcPeerApi, error: Error | undefined): void
-}
-

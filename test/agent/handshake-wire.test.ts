@@ -258,13 +258,16 @@ t.test('rpc interceptor - a throwing interceptor closes that connection with INT
   t.match((await failed)[0], { code: codes.INTERNAL_ERROR, message: /interceptor bug/ })
 })
 
-t.test('rpc interceptor - returning false lets the handlers answer; closed() hears the end', async (t) => {
+t.test('rpc interceptor - what it returns reaches the handlers as call.caller; closed() hears the end', async (t) => {
   const { clientPeer, serverPeer } = await netPair(t)
   const seen: string[] = []
-  const closed = new Promise((resolve) => (serverPeer.interceptor = { request: (_peer, request) => (seen.push(request.action), false), closed: (_peer, error) => resolve(error) }))
-  serverPeer.on('echo', (body) => body)
-  t.equal(await clientPeer.call('echo', 7), 7)
-  t.same(seen, ['echo'])
+  const caller = { who: 'the layer in front' }
+  const closed = new Promise((resolve) => (serverPeer.interceptor = { request: (_peer, request) => (seen.push(request.action), request.action === 'who' ? caller : undefined), closed: (_peer, error) => resolve(error) }))
+  serverPeer.on('echo', (body, call) => [body, call.caller ?? null])
+  serverPeer.on('who', (_body, call) => call.caller)
+  t.same(await clientPeer.call('echo', 7), [7, null])
+  t.same(await clientPeer.call('who'), caller)
+  t.same(seen, ['echo', 'who'])
   clientPeer.socket.destroy()
   t.equal(await closed, undefined, 'closed() is called once the connection closes')
 })

@@ -19,14 +19,22 @@ t.test('builder - a plain server and client exchange a message', async (t) => {
   t.equal(data.toString(), 'hello')
 })
 
+/** Options of the test's own listeners, named the way a user names an addon's options. */
+interface TestOptions {
+  greeting?: string
+  marker?: number
+  a?: number
+  b?: number
+}
+
 t.test('builder - server-client listeners see serverClient, server, options and cio', async (t) => {
-  const cio = buildCio({ greeting: 'hi' })
+  const cio = buildCio<TestOptions>({ greeting: 'hi' })
   const seen: ServerClientContext[] = []
   cio.onServerClient(function (_control, context) {
     seen.push(context)
-    context.serverClient.end(String(context.options.greeting))
+    context.serverClient.end(String((context.options as TestOptions).greeting))
   })
-  const server = cio.server({ marker: 1 })
+  const server = cio.server<TestOptions>({ marker: 1 })
   const port = await listenLocal(t, server)
   const client = track(t, cio.client({ port, host: '127.0.0.1' }))
   const [data] = (await once(client, 'data')) as [Buffer]
@@ -36,20 +44,20 @@ t.test('builder - server-client listeners see serverClient, server, options and 
   t.equal(context.cio, cio)
   t.equal(context.server, server)
   t.ok(context.serverClient instanceof net.Socket)
-  t.equal(context.options.marker, 1, 'sees the server options')
+  t.equal((context.options as TestOptions).marker, 1, 'sees the server options')
   t.equal(context.secure, false)
 })
 
 t.test('builder - module options are defaults beneath call options', async (t) => {
-  const cio = buildCio({ a: 1, b: 1 })
-  let options: Record<string, unknown> = {}
+  const cio = buildCio<TestOptions>({ a: 1, b: 1 })
+  let options: TestOptions = {}
   cio.onServer((_control, context) => {
-    options = context.options
+    options = context.options as TestOptions
   })
-  cio.server({ b: 2 })
+  cio.server<TestOptions>({ b: 2 })
   t.equal(options.a, 1)
   t.equal(options.b, 2)
-  t.equal(cio.options.b, 1, 'module options untouched')
+  t.equal((cio.options as TestOptions).b, 1, 'module options untouched')
   t.ok(Object.isFrozen(cio.options))
 })
 

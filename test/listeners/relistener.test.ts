@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import net from 'node:net'
 import t, { type Test } from "tap"
-import buildCio, { codes, RELISTEN_DEFAULTS, type CioError } from '../../lib/index.js'
+import buildCio, { codes, RELISTEN_DEFAULTS, type CioError } from '../../lib/internal.js'
 import { listenLocal } from '../helpers/net.js'
 
 /** A server holding a loopback port, so cio's server gets EADDRINUSE. */

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import t from 'tap'
-import buildCio, { codes, isPem, readCertValue } from '../../lib/index.js'
+import buildCio, { codes, isPem, readCertValue } from '../../lib/internal.js'
 import { testCerts } from '../helpers/certs.js'
 import { thrown } from '../helpers/errors.js'
 

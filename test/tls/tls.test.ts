@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import net from 'node:net'
 import tls from 'node:tls'
 import t, { type Test } from "tap"
-import buildCio, { wantsTls } from '../../lib/index.js'
+import buildCio, { wantsTls } from '../../lib/internal.js'
 import { testCerts } from '../helpers/certs.js'
 import { listenLocal, track } from '../helpers/net.js'
 

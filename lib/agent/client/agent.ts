@@ -12,8 +12,9 @@ import { buildCio } from '../../core/builder.js'
 import type { Cio } from '../../core/types.js'
 import { CioError, codes, describeError } from '../../errors.js'
 import { checkCall, Waiters } from '../calls.js'
-import { ClientConnection, kAgentClient, type AgentClientHost } from './connection.js'
+import { AgentClientHost, ClientConnection } from './connection.js'
 import { CodedEmitter } from '../errors.js'
+import { isPromiseLike } from '../../rpc/validate.js'
 import { emitError, emitSafely, type AgentLogger } from '../events.js'
 import { beat } from '../heartbeat.js'
 import { ensureClientListeners } from '../chains.js'
@@ -50,10 +51,6 @@ export interface AgentConnector {
 const State = { STARTING: 0, CONNECTING: 1, READY: 2, WAITING: 3, STOPPED: 4, CLOSED: 5 } as const
 type State = (typeof State)[keyof typeof State]
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
-}
-
 function beatClient(connection: ClientConnection, interval: number): void {
   if (connection.beating) beat(connection, interval)
 }
@@ -69,7 +66,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
     return {
       connect(host: string): Agent {
         const withHost = (value: unknown): unknown => (typeof value === 'object' && value !== null && !Array.isArray(value) ? { ...value, host } : value)
-        if (isThenable(conf)) return new Agent(Promise.resolve(conf).then(withHost) as Promise<AgentOptions>)
+        if (isPromiseLike(conf)) return new Agent(Promise.resolve(conf).then(withHost) as Promise<AgentOptions>)
         return new Agent(withHost(conf) as AgentOptions)
       },
     }
@@ -105,7 +102,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
     super()
     // A promised conf is settled into a value at once, so that its rejection
     // is handled (and emitted as `error` later) rather than reported as unhandled.
-    const promised = isThenable(options) ? Promise.resolve(options).then((value) => ({ value }), (error: unknown) => ({ error })) : undefined
+    const promised = isPromiseLike(options) ? Promise.resolve(options).then((value) => ({ value }), (error: unknown) => ({ error })) : undefined
     if (promised === undefined) this.#options = resolveAgentOptions(options)
     this.cio = this.#options?.cio ?? buildCio()
     ensureClientListeners(this.cio)
@@ -197,8 +194,13 @@ export class Agent extends CodedEmitter<AgentEvents> {
    * (so it reaches the private state) rather than an object of closures:
    * one small object per agent instead of nine functions.
    */
-  static readonly #Host = class AgentHost implements AgentClientHost {
-    constructor(readonly agent: Agent) {}
+  static readonly #Host = class AgentHost extends AgentClientHost {
+    constructor(readonly agent: Agent) {
+      super()
+    }
+    get hooks(): RpcHandlers {
+      return this.agent.#hooks
+    }
     get secret(): KeyObject {
       return (this.agent.#options as ResolvedAgentOptions).secret
     }
@@ -242,10 +244,9 @@ export class Agent extends CodedEmitter<AgentEvents> {
     this.#endpoint = this.#endpoint < 0 ? Math.floor(Math.random() * count) : (this.#endpoint + 1) % count
     const address = o.addresses[this.#endpoint] as AgentAddress
     o.log?.(`connecting to ${address.host}:${address.port} over ${address.secure ? 'TLS' : 'TCP'}${this.#attempt > 0 ? ` (retry ${this.#attempt})` : ''}`)
-    const options: CioOptions = { ...o.clientOptions, host: address.host, port: address.port, secure: address.secure, handlers: this.#hooks }
-    ;(options as Record<symbol, unknown>)[kAgentClient] = this.#host
+    const options: CioOptions = { ...o.clientOptions, host: address.host, port: address.port, secure: address.secure }
     try {
-      const socket = this.cio.client(options)
+      const socket = this.cio.client(options, this.#host)
       if (this.#connection === undefined) {
         socket.destroy()
         throw new CioError(codes.INTERNAL_ERROR, 'The client chain ran without cio/agent-client (was it disabled?): the agent cannot connect.')

@@ -10,25 +10,32 @@ import type { Beating } from '../heartbeat.js'
 import type { AgentLogger } from '../events.js'
 import type { Welcome } from '../protocol.js'
 import type { RpcPeer } from '../../rpc/peer.js'
-import { socketSlot } from '../../core/symbols.js'
+import type { RpcHandlers } from '../../rpc/handlers.js'
+import { kClientConnection } from '../../core/symbols.js'
 
-/** What a client connection reports to the agent that opened it. */
-export interface AgentClientHost {
-  readonly secret: KeyObject
-  readonly handshakeTimeout: number
-  readonly log: AgentLogger | undefined
+/**
+ * What a client connection reports to the agent that opened it. An `Agent`
+ * passes one as the `owner` of its cio client; the `cio/agent-client`
+ * listener recognises it with `instanceof` and leaves other clients alone.
+ */
+export abstract class AgentClientHost {
+  /** The agent's hooks: the connection answers the server with this registry. */
+  abstract readonly hooks: RpcHandlers
+  abstract readonly secret: KeyObject
+  abstract readonly handshakeTimeout: number
+  abstract readonly log: AgentLogger | undefined
   /** The name to come back under, if the agent has one. */
-  readonly claimedName: string | undefined
+  abstract readonly claimedName: string | undefined
   /** The socket was made (it is still connecting). */
-  opened(connection: ClientConnection): void
+  abstract opened(connection: ClientConnection): void
   /** The socket connected (after TLS, when used); the handshake is under way. */
-  connected(connection: ClientConnection): void
+  abstract connected(connection: ClientConnection): void
   /** The handshake is done: the server proved the secret and named the agent. */
-  ready(connection: ClientConnection, welcome: Welcome): void
+  abstract ready(connection: ClientConnection, welcome: Welcome): void
   /** The handshake failed; the socket is being destroyed. */
-  failed(connection: ClientConnection, error: unknown): void
+  abstract failed(connection: ClientConnection, error: unknown): void
   /** The socket closed, in any state. */
-  closed(connection: ClientConnection, error: Error | undefined): void
+  abstract closed(connection: ClientConnection, error: Error | undefined): void
 }
 
 /** The state of one connection of an agent, found from its socket. */
@@ -59,17 +66,14 @@ export class ClientConnection implements Beating {
   }
 }
 
-/**
- * The key under which an agent passes itself to the client chain in the
- * options of `cio.client()`; a symbol, so it can clash with no option of
- * cio or Node, and Node's `net`/`tls` never look at it.
- */
-export const kAgentClient = Symbol('cio.agentClient')
-
-const connections = socketSlot<ClientConnection>('cio.agentClientConnection')
+type ConnectionHost = Socket & { [kClientConnection]?: ClientConnection }
 
 /** Links a socket to its connection state. */
-export const setClientConnection = connections.set
+export function setClientConnection(socket: Socket, connection: ClientConnection): void {
+  ;(socket as ConnectionHost)[kClientConnection] = connection
+}
 
 /** The agent connection state of a client socket, if it has one. */
-export const clientConnectionOf = connections.get
+export function clientConnectionOf(socket: Socket): ClientConnection | undefined {
+  return (socket as ConnectionHost)[kClientConnection]
+}

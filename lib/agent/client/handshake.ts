@@ -18,10 +18,11 @@ import type { Socket } from 'node:net'
 import type { ClientContext } from '../../core/types.js'
 import { CioError, codes } from '../../errors.js'
 import { channelBinding, clientProof, createNonce, encodeHello, encodeResponse, parseChallenge, serverProof, verifyProof } from '../handshake.js'
-import { agentActions, HEARTBEAT_ID, parseWelcome, PONG_FRAME, quoteAction, RESERVED_PREFIX } from '../protocol.js'
+import { agentActions, answerReservedAction, parseWelcome, RESERVED_PREFIX } from '../protocol.js'
+import { quote } from '../../rpc/validate.js'
 import { resetBeat } from '../heartbeat.js'
-import { ClientConnection, clientConnectionOf, kAgentClient, setClientConnection, type AgentClientHost } from './connection.js'
-import { answerRequest, refuseRequest } from '../../rpc/dispatch.js'
+import { AgentClientHost, ClientConnection, clientConnectionOf, setClientConnection } from './connection.js'
+import { HANDLED, refuseRequest } from '../../rpc/dispatch.js'
 import { peerOf, type RpcInterceptor, type RpcPeer } from '../../rpc/peer.js'
 import type { RpcRequest } from '../../rpc/protocol.js'
 
@@ -54,22 +55,17 @@ async function runHandshake(connection: ClientConnection): Promise<void> {
 }
 
 /** Requests on an agent connection (see the module comment). */
-function interceptClientRequest(peer: RpcPeer, request: RpcRequest): boolean {
+function interceptClientRequest(peer: RpcPeer, request: RpcRequest): typeof HANDLED | undefined {
   const connection = clientConnectionOf(peer.socket)
-  if (connection === undefined) return false
+  if (connection === undefined) return undefined
   const action = request.action
   if (!connection.trusted) {
-    refuseRequest(peer, request.id, codes.NOT_AUTHORIZED, `${quoteAction(action)} was sent before the server proved the secret.`, true)
-    return true
+    refuseRequest(peer, request.id, codes.NOT_AUTHORIZED, `${quote(action)} was sent before the server proved the secret.`, true)
+    return HANDLED
   }
-  if (!action.startsWith(RESERVED_PREFIX)) return false
-  if (action === agentActions.PING) {
-    if (request.id === HEARTBEAT_ID) peer.framed.sendFrame(PONG_FRAME)
-    else answerRequest(peer, request.id)
-  } else {
-    refuseRequest(peer, request.id, codes.UNKNOWN_ACTION, `no handler for the reserved action ${quoteAction(action)}`)
-  }
-  return true
+  if (!action.startsWith(RESERVED_PREFIX)) return undefined
+  answerReservedAction(peer, request)
+  return HANDLED
 }
 
 function onHandshakeTimeout(connection: ClientConnection): void {
@@ -102,14 +98,15 @@ const clientInterceptor: RpcInterceptor = { request: interceptClientRequest, clo
  * `cio/agent-client` (listeners/agent-client.ts) calls it; needs `cio/rpc` before it.
  */
 export function startClientHandshake(context: ClientContext): void {
-  const host = (context.options as { [kAgentClient]?: AgentClientHost })[kAgentClient]
+  const host = context.owner
   const socket = context.client
-  if (host === undefined || socket === undefined) return
+  if (!(host instanceof AgentClientHost) || socket === undefined) return
   const peer = peerOf(socket)
   if (peer === undefined) throw new CioError(codes.INTERNAL_ERROR, 'cio/agent-client needs cio/rpc to run before it (was it disabled or removed?).')
   const connection = new ClientConnection(host, peer)
   setClientConnection(socket, connection)
   peer.interceptor = clientInterceptor
+  peer.answerWith(host.hooks)
   socket.once(context.secure === true ? 'secureConnect' : 'connect', clientOnConnect)
   connection.timer = setTimeout(onHandshakeTimeout, host.handshakeTimeout, connection)
   host.opened(connection)

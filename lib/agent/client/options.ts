@@ -6,7 +6,7 @@ import type { KeyObject } from 'node:crypto'
 import type { ConnectionOptions } from 'node:tls'
 import type { Cio } from '../../core/types.js'
 import { CioError, codes } from '../../errors.js'
-import { checkMs, checkStore, resolveLogger } from '../options.js'
+import { checkMs, checkStore, optionsWithRole, passedOptions, resolveLogger, type OptionRole } from '../options.js'
 import type { AgentLogger } from '../events.js'
 import { secretKey, type Secret } from '../handshake.js'
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, type AgentCommonOptions } from '../options.js'
@@ -62,11 +62,17 @@ export interface ResolvedAgentOptions {
   cio: Cio | undefined
 }
 
-const TLS_KEYS = ['key', 'cert', 'ca', 'pfx', 'private', 'public', 'root', 'passphrase', 'rejectUnauthorized', 'servername']
-const PASSED = ['maxFrameBytes', 'maxPendingCalls']
-const KNOWN = new Set([
-  ...TLS_KEYS, ...PASSED, 'host', 'secret', 'dataStore', 'tlsOptions', 'timeout', 'reconnect', 'handshakeTimeout', 'heartbeatInterval', 'logger', 'debug', 'cio',
-])
+/** Every option of `Agent` and what becomes of it (see {@link OptionRole}). */
+const OPTION_ROLES = {
+  host: 'own', secret: 'own', dataStore: 'own', tlsOptions: 'own', timeout: 'own', reconnect: 'own', handshakeTimeout: 'own', heartbeatInterval: 'own',
+  logger: 'own', debug: 'own', cio: 'own',
+  key: 'tls', cert: 'tls', ca: 'tls', pfx: 'tls', private: 'tls', public: 'tls', root: 'tls', passphrase: 'tls', rejectUnauthorized: 'tls', servername: 'tls',
+  maxFrameBytes: 'passed', maxPendingCalls: 'passed',
+} as const satisfies Record<keyof AgentOptions, OptionRole>
+
+const TLS_KEYS = optionsWithRole(OPTION_ROLES, 'tls')
+const PASSED = optionsWithRole(OPTION_ROLES, 'passed')
+const KNOWN: ReadonlySet<string> = new Set(Object.keys(OPTION_ROLES))
 
 /** Most servers one agent may list in `host`. */
 const MAX_HOSTS = 64
@@ -102,8 +108,7 @@ export function resolveAgentOptions(input: unknown): ResolvedAgentOptions {
     throw new CioError(codes.INVALID_OPTION, 'The "cio" option must be a cio instance made by buildCio().', { details: { option: 'cio' } })
   }
   const timeout = checkMs(options.timeout, 'timeout', DEFAULT_CALL_TIMEOUT)
-  const clientOptions: CioOptions = { ...tls, host: address.host, port: address.port, secure: address.secure, callTimeout: timeout }
-  for (const name of PASSED) if (options[name] !== undefined) clientOptions[name] = options[name]
+  const clientOptions: CioOptions = { ...tls, host: address.host, port: address.port, secure: address.secure, callTimeout: timeout, ...passedOptions(options, PASSED) }
   return {
     secret,
     address,

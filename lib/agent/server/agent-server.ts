@@ -6,18 +6,19 @@
  * name, the name counter and its store, the heartbeat timer.
  */
 import type { AddressInfo, Socket } from 'node:net'
+import type { KeyObject } from 'node:crypto'
 import { buildCio } from '../../core/builder.js'
 import type { Cio } from '../../core/types.js'
 import { CioError, codes, describeError } from '../../errors.js'
 import { allOrFailure, callAll, checkCall, type ByAgent, type SendOutcome } from '../calls.js'
 import { NameCounter } from './name-counter.js'
 import { CodedEmitter } from '../errors.js'
-import { emitError, emitSafely } from '../events.js'
+import { emitError, emitSafely, type AgentLogger } from '../events.js'
 import { ensureServerListeners } from '../chains.js'
 import { sweep } from '../heartbeat.js'
 import { addHooks, serverHookAdapter, type HookMap, type ServerCatchAll, type ServerHook } from '../hooks.js'
 import type { Welcome } from '../protocol.js'
-import { bindAgentServer, Phase, trackSockets, type AgentRecord, type AgentServerHost, type ServerConnection } from './connection.js'
+import { AgentServerHost, Phase, trackSockets, type AgentRecord, type ServerConnection } from './connection.js'
 import { resolveServerOptions, type AgentServerOptions, type ResolvedServerOptions } from './options.js'
 import { RpcHandlers } from '../../rpc/handlers.js'
 import type { CioServer } from '../../core/server-events.js'
@@ -94,13 +95,12 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
     this.#cluster?.attach(this.#makeClusterHost())
     this.cio = o.cio ?? buildCio()
     ensureServerListeners(this.cio)
-    this.netServer = this.cio.server({ ...o.serverOptions, handlers: this.#hooks })
+    this.netServer = this.cio.server(o.serverOptions, new AgentServer.#Host(this))
     const settle = { resolve: noop as (address: AddressInfo) => void, reject: noop as (error: CioError) => void, done: false }
     this.#ready = new Promise<AddressInfo>((resolve, reject) => Object.assign(settle, { resolve, reject }))
     // Nobody may be awaiting ready(): its rejection must not count as unhandled.
     this.#ready.catch(noop)
     this.#settleReady = settle
-    bindAgentServer(this.netServer, this.#makeHost())
     // Over TCP every accepted socket becomes a connection at once; over TLS
     // one may sit in its TLS handshake, which close() must end too.
     this.#sockets = o.secure ? trackSockets(this.netServer) : undefined
@@ -241,21 +241,44 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
     await this.#names.idle()
   }
 
-  #makeHost(): AgentServerHost {
-    const o = this.#options
-    const self = this
-    return {
-      secret: o.secret,
-      handshakeTimeout: o.handshakeTimeout,
-      log: o.log,
-      get closing() {
-        return self.#closing !== undefined
-      },
-      opened: (connection) => this.#connections.add(connection),
-      name: (connection, claimed) => this.#name(connection, claimed),
-      admitted: (connection, welcome) => this.#admit(connection, welcome),
-      refused: (_connection, error) => emitError(this, error, o.log),
-      closed: (connection, error) => this.#release(connection, error),
+  /**
+   * How this server's connections report to it, given to cio as the owner
+   * of its server. A class inside AgentServer's body (so it reaches the
+   * private state), the same pattern as Agent's.
+   */
+  static readonly #Host = class ServerHost extends AgentServerHost {
+    constructor(readonly server: AgentServer) {
+      super()
+    }
+    get hooks(): RpcHandlers {
+      return this.server.#hooks
+    }
+    get secret(): KeyObject {
+      return this.server.#options.secret
+    }
+    get handshakeTimeout(): number {
+      return this.server.#options.handshakeTimeout
+    }
+    get log(): AgentLogger | undefined {
+      return this.server.#options.log
+    }
+    get closing(): boolean {
+      return this.server.#closing !== undefined
+    }
+    opened(connection: ServerConnection): void {
+      this.server.#connections.add(connection)
+    }
+    name(connection: ServerConnection, claimed: string | undefined): Promise<Welcome> {
+      return this.server.#name(connection, claimed)
+    }
+    admitted(connection: ServerConnection, welcome: Welcome): void {
+      this.server.#admit(connection, welcome)
+    }
+    refused(_connection: ServerConnection, error: CioError): void {
+      emitError(this.server, error, this.server.#options.log)
+    }
+    closed(connection: ServerConnection, error: Error | undefined): void {
+      this.server.#release(connection, error)
     }
   }
 

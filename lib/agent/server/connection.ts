@@ -11,7 +11,8 @@ import type { AgentLogger } from '../events.js'
 import type { Welcome } from '../protocol.js'
 import type { CioError } from '../../errors.js'
 import type { RpcPeer } from '../../rpc/peer.js'
-import { socketSlot } from '../../core/symbols.js'
+import type { RpcHandlers } from '../../rpc/handlers.js'
+import { kServerConnection, kTrackedSockets } from '../../core/symbols.js'
 
 /**
  * A connected agent as the server's users see it: made anew for every
@@ -46,29 +47,36 @@ export const Phase = {
 } as const
 export type Phase = (typeof Phase)[keyof typeof Phase]
 
-/** What a server connection reports to the server that owns it. */
-export interface AgentServerHost {
+/**
+ * What a server connection reports to the server that owns it. An
+ * `AgentServer` passes one as the `owner` of its cio server; the
+ * `cio/agent-server` listener recognises it with `instanceof` and leaves
+ * other servers' connections alone.
+ */
+export abstract class AgentServerHost {
+  /** The hooks: every admitted connection answers with this registry. */
+  abstract readonly hooks: RpcHandlers
   /** The shared secret, as a KeyObject. */
-  readonly secret: KeyObject
+  abstract readonly secret: KeyObject
   /** Milliseconds a connection has to complete the handshake. */
-  readonly handshakeTimeout: number
+  abstract readonly handshakeTimeout: number
   /** True once `close()` was called: new connections are turned away. */
-  readonly closing: boolean
-  readonly log: AgentLogger | undefined
+  abstract readonly closing: boolean
+  abstract readonly log: AgentLogger | undefined
   /** A connection arrived. */
-  opened(connection: ServerConnection): void
+  abstract opened(connection: ServerConnection): void
   /**
    * Settles the name of an agent that proved the secret: its claimed name,
    * or the next one from the format. Rejects with `DUPLICATE_ID` when the
    * claimed name is taken by a live connection.
    */
-  name(connection: ServerConnection, claimed: string | undefined): Promise<Welcome>
+  abstract name(connection: ServerConnection, claimed: string | undefined): Promise<Welcome>
   /** The welcome went out: the agent is connected. */
-  admitted(connection: ServerConnection, welcome: Welcome): void
+  abstract admitted(connection: ServerConnection, welcome: Welcome): void
   /** An agent was turned away (`WRONG_SECRET`, `DUPLICATE_ID`, ...). */
-  refused(connection: ServerConnection, error: CioError): void
+  abstract refused(connection: ServerConnection, error: CioError): void
   /** The connection closed, in any phase. */
-  closed(connection: ServerConnection, error: Error | undefined): void
+  abstract closed(connection: ServerConnection, error: Error | undefined): void
 }
 
 /** What the handshake needs until it is done; dropped then, so an idle agent does not carry it. */
@@ -110,31 +118,18 @@ export class ServerConnection implements Beating {
   }
 }
 
-const hosts = new WeakMap<Server, AgentServerHost>()
-
-/** Makes `server`'s connections agent connections reporting to `host`. */
-export function bindAgentServer(server: Server, host: AgentServerHost): void {
-  hosts.set(server, host)
-}
-
-/** The host a server was bound to, if any. */
-export function agentServerHostOf(server: Server): AgentServerHost | undefined {
-  return hosts.get(server)
-}
-
-const kTracked = Symbol('cio.agentServerSockets')
-type Tracked = Socket & { [kTracked]?: Set<Socket> }
+type Tracked = Socket & { [kTrackedSockets]?: Set<Socket> }
 
 function trackSocket(this: Tracked, socket: Tracked): void {
-  const set = this[kTracked]
+  const set = this[kTrackedSockets]
   if (set === undefined) return
   set.add(socket)
-  socket[kTracked] = set
+  socket[kTrackedSockets] = set
   socket.on('close', untrackSocket)
 }
 
 function untrackSocket(this: Tracked): void {
-  this[kTracked]?.delete(this)
+  this[kTrackedSockets]?.delete(this)
 }
 
 /**
@@ -144,15 +139,19 @@ function untrackSocket(this: Tracked): void {
  */
 export function trackSockets(server: Server): Set<Socket> {
   const set = new Set<Socket>()
-  ;(server as unknown as Tracked)[kTracked] = set
+  ;(server as unknown as Tracked)[kTrackedSockets] = set
   server.on('connection', trackSocket)
   return set
 }
 
-const connections = socketSlot<ServerConnection>('cio.agentConnection')
+type ConnectionHost = Socket & { [kServerConnection]?: ServerConnection }
 
 /** Links a socket to its connection state. */
-export const setServerConnection = connections.set
+export function setServerConnection(socket: Socket, connection: ServerConnection): void {
+  ;(socket as ConnectionHost)[kServerConnection] = connection
+}
 
 /** The agent connection state of a server-side socket, if it has one. */
-export const serverConnectionOf = connections.get
+export function serverConnectionOf(socket: Socket): ServerConnection | undefined {
+  return (socket as ConnectionHost)[kServerConnection]
+}

@@ -18,10 +18,11 @@
 import type { ServerClientContext } from '../../core/types.js'
 import { CioError, codes, describeError, type CioErrorCode } from '../../errors.js'
 import { channelBinding, clientProof, createNonce, encodeChallenge, parseHello, parseResponse, serverProof, verifyProof } from '../handshake.js'
-import { agentActions, HEARTBEAT_ID, isAgentName, PONG_FRAME, quoteAction, RESERVED_PREFIX, type Welcome } from '../protocol.js'
+import { agentActions, answerReservedAction, isAgentName, RESERVED_PREFIX, type Welcome } from '../protocol.js'
+import { quote } from '../../rpc/validate.js'
 import { resetBeat } from '../heartbeat.js'
-import { agentServerHostOf, Phase, ServerConnection, serverConnectionOf, setServerConnection, type HandshakeState } from './connection.js'
-import { answerRequest, refuseRequest } from '../../rpc/dispatch.js'
+import { AgentServerHost, Phase, ServerConnection, serverConnectionOf, setServerConnection, type AgentRecord, type HandshakeState } from './connection.js'
+import { answerRequest, HANDLED, refuseRequest } from '../../rpc/dispatch.js'
 import { peerOf, type RpcInterceptor, type RpcPeer } from '../../rpc/peer.js'
 import type { RpcRequest } from '../../rpc/protocol.js'
 
@@ -94,27 +95,25 @@ function onNameRefused(connection: ServerConnection, id: number, error: unknown)
 }
 
 /** Requests of every agent connection's peer (see the module comment). */
-function interceptServerRequest(peer: RpcPeer, request: RpcRequest): boolean {
+function interceptServerRequest(peer: RpcPeer, request: RpcRequest): AgentRecord | typeof HANDLED | undefined {
   const connection = serverConnectionOf(peer.socket)
-  if (connection === undefined) return false
-  if (connection.phase === Phase.REFUSED) return true
+  if (connection === undefined) return undefined
+  if (connection.phase === Phase.REFUSED) return HANDLED
   const action = request.action
   if (!action.startsWith(RESERVED_PREFIX)) {
-    if (connection.phase === Phase.READY) return false
-    turnAway(connection, request.id, codes.NOT_AUTHORIZED, `${quoteAction(action)} was sent before the agent handshake completed.`)
+    // The hooks get the record as `call.caller`: no second lookup.
+    if (connection.phase === Phase.READY) return connection.record
+    turnAway(connection, request.id, codes.NOT_AUTHORIZED, `${quote(action)} was sent before the agent handshake completed.`)
   } else if (action === agentActions.HELLO) {
     onHello(connection, request)
   } else if (action === agentActions.PROVE) {
     onProve(connection, request)
   } else if (connection.phase !== Phase.READY) {
-    turnAway(connection, request.id, codes.NOT_AUTHORIZED, `${quoteAction(action)} was sent before the agent handshake completed.`)
-  } else if (action === agentActions.PING) {
-    if (request.id === HEARTBEAT_ID) peer.framed.sendFrame(PONG_FRAME)
-    else answerRequest(peer, request.id)
+    turnAway(connection, request.id, codes.NOT_AUTHORIZED, `${quote(action)} was sent before the agent handshake completed.`)
   } else {
-    refuseRequest(peer, request.id, codes.UNKNOWN_ACTION, `no handler for the reserved action ${quoteAction(action)}`)
+    answerReservedAction(peer, request)
   }
-  return true
+  return HANDLED
 }
 
 function onHandshakeTimeout(connection: ServerConnection): void {
@@ -141,8 +140,8 @@ const serverInterceptor: RpcInterceptor = { request: interceptServerRequest, clo
  * `cio/agent-server` (listeners/agent-server.ts) calls it; needs `cio/rpc` before it.
  */
 export function startServerHandshake(context: ServerClientContext): void {
-  const host = agentServerHostOf(context.server)
-  if (host === undefined) return
+  const host = context.owner
+  if (!(host instanceof AgentServerHost)) return
   const socket = context.serverClient
   const peer = peerOf(socket)
   if (peer === undefined) throw new CioError(codes.INTERNAL_ERROR, 'cio/agent-server needs cio/rpc to run before it (was it disabled or removed?).')
@@ -153,6 +152,7 @@ export function startServerHandshake(context: ServerClientContext): void {
   const connection = new ServerConnection(host, peer)
   setServerConnection(socket, connection)
   peer.interceptor = serverInterceptor
+  peer.answerWith(host.hooks)
   ;(connection.handshake as HandshakeState).timer = setTimeout(onHandshakeTimeout, host.handshakeTimeout, connection)
   host.opened(connection)
 }

@@ -6,11 +6,11 @@ import type { KeyObject } from 'node:crypto'
 import type { PeerCertificate, TlsOptions } from 'node:tls'
 import type { Socket } from 'node:net'
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, type AgentCommonOptions } from '../options.js'
-import { LEGACY_CERT_OPTIONS, LEGACY_PROTOCOLS, LEGACY_TLS_OPTIONS } from '../compat.js'
+import { LEGACY_PROTOCOLS } from '../compat.js'
 import type { Cio } from '../../core/types.js'
 import type { ClusterLink } from '../../cluster/types.js'
 import { CioError, codes } from '../../errors.js'
-import { checkMs, checkStore, resolveLogger } from '../options.js'
+import { checkMs, checkStore, optionsWithRole, passedOptions, resolveLogger, type OptionRole } from '../options.js'
 import type { AgentLogger } from '../events.js'
 import { secretKey, type Secret } from '../handshake.js'
 import { DEFAULT_NAME_FORMAT, parseNameFormat, type NameFormat } from '../names.js'
@@ -88,12 +88,18 @@ export interface ResolvedServerOptions {
   cluster: ClusterLink | undefined
 }
 
-const TLS_KEYS = ['key', 'cert', 'ca', 'pfx', 'private', 'public', 'root', ...Object.keys(LEGACY_CERT_OPTIONS), 'passphrase', 'requestCert', 'rejectUnauthorized', 'isClientAllowed', 'rejectClient']
-const PASSED = ['maxFrameBytes', 'maxPendingCalls', 'noRelisten', 'retryDelay', 'maxRetries']
-const KNOWN = new Set([
-  ...TLS_KEYS, ...PASSED, 'secret', 'port', 'host', 'protocol', 'tlsOptions', LEGACY_TLS_OPTIONS, 'agentNameFormat', 'dataStore', 'timeout', 'handshakeTimeout',
-  'heartbeatInterval', 'logger', 'debug', 'cio', 'cluster',
-])
+/** Every option of `AgentServer` and what becomes of it (see {@link OptionRole}). */
+const OPTION_ROLES = {
+  secret: 'own', port: 'own', host: 'own', protocol: 'own', tlsOptions: 'own', wssOptions: 'own', agentNameFormat: 'own', dataStore: 'own',
+  timeout: 'own', handshakeTimeout: 'own', heartbeatInterval: 'own', logger: 'own', debug: 'own', cio: 'own', cluster: 'own',
+  key: 'tls', cert: 'tls', ca: 'tls', pfx: 'tls', private: 'tls', public: 'tls', root: 'tls', privateKey: 'tls', certificate: 'tls',
+  passphrase: 'tls', requestCert: 'tls', rejectUnauthorized: 'tls', isClientAllowed: 'tls', rejectClient: 'tls',
+  maxFrameBytes: 'passed', maxPendingCalls: 'passed', noRelisten: 'passed', retryDelay: 'passed', maxRetries: 'passed',
+} as const satisfies Record<keyof AgentServerOptions, OptionRole>
+
+const TLS_KEYS = optionsWithRole(OPTION_ROLES, 'tls')
+const PASSED = optionsWithRole(OPTION_ROLES, 'passed')
+const KNOWN: ReadonlySet<string> = new Set(Object.keys(OPTION_ROLES))
 
 const CIO_PROTOCOLS = { tcp: false, tls: true } as const
 /** Transport name to "is TLS", websocket-agent's names included. */
@@ -134,8 +140,7 @@ export function resolveServerOptions(input: unknown): ResolvedServerOptions {
   }
   const timeout = checkMs(options.timeout, 'timeout', DEFAULT_CALL_TIMEOUT)
   const handshakeTimeout = checkMs(options.handshakeTimeout, 'handshakeTimeout', DEFAULT_HANDSHAKE_TIMEOUT)
-  const serverOptions: CioOptions = { ...tls, secure, callTimeout: timeout }
-  for (const name of PASSED) if (options[name] !== undefined) serverOptions[name] = options[name]
+  const serverOptions: CioOptions = { ...tls, secure, callTimeout: timeout, ...passedOptions(options, PASSED) }
   // The TLS handshake, which comes before the agent's, gets the same bound.
   if (secure && serverOptions.handshakeTimeout === undefined) serverOptions.handshakeTimeout = handshakeTimeout
   return {

@@ -151,12 +151,6 @@ export class PendingFanout implements Expirable {
     return true
   }
 
-  /** True while the fan-out waits for `node`. */
-  waitsFor(node: string): boolean {
-    const part = this.#targets?.get(node)
-    return part !== undefined && !part.done
-  }
-
   /** Gives every agent of `node` still without an outcome the error `failure` makes. */
   failNode(node: string, failure: AgentFailure): void {
     const part = this.#targets?.get(node)

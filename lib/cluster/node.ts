@@ -27,6 +27,8 @@ export interface ClusterNodeOptions {
 
 /** Beats after a data loss during which nodes missing from the lease set are not yet reported lost. */
 const GRACE_BEATS = 2
+/** Every this many beats the node's names in Redis are checked against its connections anyway. */
+const RECONCILE_BEATS = 30
 /** The most a remote call keeps back so that the answering node's TIMEOUT arrives before the caller gives up. */
 const MAX_GRACE = 250
 
@@ -58,6 +60,9 @@ export class ClusterNode implements ClusterLink {
   #wasDown = false
   #grace = 0
   #beating = false
+  #beats = 0
+  /** A write about this node's names may have failed or half-happened: reconcile at the next beat. */
+  #stale = false
   #timer: NodeJS.Timeout | undefined
   #closed = false
   #joinWaiters: Array<() => void> = []
@@ -98,6 +103,8 @@ export class ClusterNode implements ClusterLink {
     try {
       name = await this.#engine.allocate(prefix, width, suffix, host.highWater())
     } catch (error) {
+      // A script that timed out here may still have run there.
+      this.#stale = true
       throw unavailable(`No name can be given out: Redis cannot be reached (${describeError(error)}).`, error)
     }
     if (name === 'recovering') throw unavailable('No name can be given out yet: the cluster is starting or recovering from a Redis data loss (a few heartbeats); the agent will retry.')
@@ -112,6 +119,7 @@ export class ClusterNode implements ClusterLink {
     try {
       result = await this.#engine.claim(name, parseName(host.nameFormat, name) ?? 0)
     } catch (error) {
+      this.#stale = true
       throw unavailable(`The name ${name} cannot be claimed: Redis cannot be reached (${describeError(error)}).`, error, { name })
     }
     if (result.heldBy !== undefined) {
@@ -121,7 +129,11 @@ export class ClusterNode implements ClusterLink {
 
   release(name: string): void {
     if (this.#closed) return
-    this.#engine.release(name).catch((error: unknown) => this.#host?.log?.(`cluster: releasing ${name} failed (the next reconcile fixes it): ${describeError(error)}`))
+    this.#engine.release(name).catch((error: unknown) => {
+      // A name left to this node would refuse its agent elsewhere (DUPLICATE_ID): the next beat puts it right.
+      this.#stale = true
+      this.#host?.log?.(`cluster: releasing ${name} failed (the next heartbeat reconciles): ${describeError(error)}`)
+    })
   }
 
   sendTo(name: string, action: string, message: unknown, timeout: number): Promise<unknown> {
@@ -444,12 +456,17 @@ export class ClusterNode implements ClusterLink {
         host.emit('clusterDataLost')
       } else if (this.#grace > 0) this.#grace--
       this.#track(beat.live)
-      if (lost || rejoined || reconcile) await this.#reconcile()
+      const due = ++this.#beats % RECONCILE_BEATS === 0
+      if (lost || rejoined || reconcile || due || this.#stale) {
+        this.#stale = false
+        await this.#reconcile()
+      }
       if (!this.#joined) {
         this.#joined = true
         this.#settleJoin()
       }
     } catch (error) {
+      this.#stale = true
       host.log?.(`cluster: heartbeat failed: ${describeError(error)}`)
     } finally {
       this.#beating = false

@@ -198,3 +198,21 @@ t.test('cluster - sendAll with no agent anywhere: NO_CONNECTED_AGENTS; close lea
   t.equal(((await a.server.sendTo(onB.name, 'who').catch((e: unknown) => e)) as CioError).code, codes.AGENT_NOT_CONNECTED)
   t.ok(settledAll([a]), 'nothing pending')
 })
+
+t.test('cluster - a stale name left to a node (a release that never arrived) is freed by its periodic reconcile', async (t) => {
+  if (!needRedis(t)) return
+  const redis = await startRedis(t)
+  const [a, b] = [await startNode(t, redis.path, 'a'), await startNode(t, redis.path, 'b')]
+  const raw = new Redis({ path: redis.path })
+  t.teardown(() => raw.disconnect())
+  // Once node a has joined (a fan-out waits for that), as if it had named A5 and its release had been lost.
+  await a.server.sendAllSettled('who')
+  await raw.hset(`${keyPrefix('cio')}owners`, 'A5', a.server.nodeId as string)
+  await raw.sadd(`${keyPrefix('cio')}agents:${a.server.nodeId}`, 'A5')
+  const refused = once(b.server, 'error')
+  const back = clusterAgent(t, b.port, 'A5')
+  t.equal(((await refused) as [CioError])[0].code, codes.DUPLICATE_ID, 'refused while node a still holds the name')
+  const { name } = await back
+  t.equal(name, 'A5', 'taken once node a reconciled its names with its connections')
+  t.same((await a.server.listAgents()).map((agent) => agent.node), [b.server.nodeId])
+})

@@ -3,7 +3,6 @@
  * agents on them. Timings are scaled down (heartbeat 100 ms, node timeout
  * 500 ms) so that leases and recovery play out within a test.
  */
-import { once } from 'node:events'
 import type { Test } from 'tap'
 import { Agent } from '../../lib/agent/client/agent.js'
 import { AgentServer } from '../../lib/agent/server/agent-server.js'
@@ -41,7 +40,8 @@ export async function clusterAgent(t: Test, port: number | number[], name?: stri
   agent.on('error', () => {})
   agent.onHook('who', () => agent.name)
   t.teardown(() => agent.close())
-  const [given] = (await once(agent, 'ready')) as [string]
+  // Not events.once: it would reject on the `error` an agent emits for DUPLICATE_ID, which it retries.
+  const given = await new Promise<string>((resolve) => agent.once('ready', resolve))
   return { agent, name: given }
 }
 

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generate } from 'selfsigned'
 import { CioError, codes } from '../errors.js'
@@ -121,7 +121,10 @@ export async function writeCerts(dir: string, set: CertSet): Promise<CertFiles> 
   await mkdir(dir, { recursive: true })
   const put = async (name: string, text: string, secret: boolean): Promise<string> => {
     const path = join(dir, name)
-    await writeFile(path, text, { mode: secret ? 0o600 : 0o644 })
+    const mode = secret ? 0o600 : 0o644
+    await writeFile(path, text, { mode })
+    // `mode` applies only to a file writeFile creates: an existing key file keeps its old mode without this.
+    await chmod(path, mode)
     return path
   }
   const files: CertFiles = {

@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import net from 'node:net'
 import type tls from 'node:tls'
 import t, { type Test } from 'tap'
-import { channelBinding, clientProof, createNonce, encodeHello, encodeResponse, parseChallenge, serverProof } from '../../lib/agent/handshake.js'
+import { channelBinding, clientProof, createNonce, encodeHello, encodeResponse, NONCE_BYTES, parseChallenge, serverProof } from '../../lib/agent/handshake.js'
 import { codes, type CioError } from '../../lib/errors.js'
 import { cioRejection, closed, rawConnect, RawReader, writeValue } from '../helpers/framing.js'
 import { netPair } from '../helpers/rpc.js'
@@ -24,13 +24,27 @@ async function raw(t: Test, port: number, secure: boolean): Promise<{ socket: ne
 }
 
 /** The agent's side of the handshake written by hand, as a foreign implementation would. */
-async function handshakeByHand(t: Test, ask: (value: unknown) => Promise<Reply>, socket: net.Socket, name?: string): Promise<{ welcome: Reply; prove: unknown }> {
+async function handshakeByHand(t: Test, ask: (value: unknown) => Promise<Reply>, socket: net.Socket, name?: string): Promise<{ welcome: Reply; prove: unknown; serverNonce: string }> {
   const nonce = createNonce()
-  const challenge = parseChallenge((await ask({ id: 1, action: 'cio.hello', body: encodeHello(name === undefined ? { nonce } : { nonce, name }) })).result)
+  const reply = await ask({ id: 1, action: 'cio.hello', body: encodeHello(name === undefined ? { nonce } : { nonce, name }) })
+  const challenge = parseChallenge(reply.result)
   const binding = channelBinding(socket)
   t.same(challenge.proof, serverProof(SECRET, nonce, challenge.nonce, binding), 'the server proved the secret')
   const prove = { id: 2, action: 'cio.prove', body: encodeResponse({ proof: clientProof(SECRET, nonce, challenge.nonce, binding) }) }
-  return { welcome: await ask(prove), prove }
+  return { welcome: await ask(prove), prove, serverNonce: challenge.nonce.toString('base64') }
+}
+
+/** The server nonce of a challenge as sent, checked to be NONCE_BYTES bytes in canonical base64. */
+function serverNonceOf(t: Test, reply: Reply): string {
+  const nonce = reply.result?.nonce
+  if (typeof nonce !== 'string') {
+    t.fail('the challenge carries a nonce string', { reply })
+    return ''
+  }
+  const bytes = Buffer.from(nonce, 'base64')
+  t.equal(bytes.length, NONCE_BYTES, `the server nonce is ${NONCE_BYTES} bytes`)
+  t.equal(bytes.toString('base64'), nonce, '...in canonical, padded base64')
+  return nonce
 }
 
 for (const { secure, name: transport } of TRANSPORTS) {
@@ -70,14 +84,35 @@ for (const { secure, name: transport } of TRANSPORTS) {
     await closed(socket)
   })
 
+  t.test(`handshake wire - every hello gets a fresh server nonce, even for the same client nonce (${transport})`, async (t) => {
+    const { port } = await startServer(t, secure)
+    const clientNonce = createNonce().toString('base64')
+    const seen = new Set<string>()
+    for (let i = 0; i < 4; i++) {
+      // The same client nonce each time, as a replaying attacker would send it: the server's must still change.
+      const { socket, ask } = await raw(t, port, secure)
+      const nonce = serverNonceOf(t, await ask({ id: 1, action: 'cio.hello', body: { nonce: clientNonce } }))
+      t.not(nonce, clientNonce, 'not the client nonce sent back')
+      t.notOk(seen.has(nonce), `hello ${i + 1}: a nonce not given before`)
+      seen.add(nonce)
+      socket.destroy()
+      await closed(socket)
+    }
+    t.equal(seen.size, 4)
+  })
+
   t.test(`handshake wire - a recorded handshake replayed on a new connection fails with WRONG_SECRET (${transport})`, async (t) => {
     const { server, port } = await startServer(t, secure)
     const errors: CioError[] = []
     server.on('error', (error) => errors.push(error))
     const first = await raw(t, port, secure)
-    const { prove } = await handshakeByHand(t, first.ask, first.socket)
+    const { prove, serverNonce: firstNonce } = await handshakeByHand(t, first.ask, first.socket)
     const second = await raw(t, port, secure)
-    t.ok((await second.ask({ id: 1, action: 'cio.hello', body: encodeHello({ nonce: createNonce() }) })).result, 'a new challenge, with a fresh server nonce')
+    const clientNonce = createNonce().toString('base64')
+    const challenge = await second.ask({ id: 1, action: 'cio.hello', body: { nonce: clientNonce } })
+    const serverNonce = serverNonceOf(t, challenge)
+    t.not(serverNonce, firstNonce, 'a new challenge, with a fresh server nonce')
+    t.not(serverNonce, clientNonce, 'the server nonce is not the client\'s sent back')
     const replayed = await second.ask(prove)
     t.equal(replayed.fault?.code, codes.WRONG_SECRET)
     await closed(second.socket)
@@ -154,9 +189,11 @@ t.test('handshake wire - the bytes of a TCP handshake, replayed verbatim, do not
   await agent.close()
   let admitted = 0
   server.on('agentConnected', () => admitted++)
+  const recorded = /"nonce":"([^"]+)"/.exec(Buffer.concat(proxy.down).toString())?.[1]
+  t.ok(recorded, 'the capture holds the first challenge')
   const { socket, reader } = await raw(t, port, false)
   socket.write(Buffer.concat(proxy.up))
-  t.ok(((await reader.next()) as Reply).result, 'the replayed hello gets a fresh challenge')
+  t.not(serverNonceOf(t, (await reader.next()) as Reply), recorded, 'the replayed hello gets a fresh challenge')
   t.equal(((await reader.next()) as Reply).fault?.code, codes.WRONG_SECRET, 'the replayed proof is refused')
   await closed(socket)
   t.equal(admitted, 0)

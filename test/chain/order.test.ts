@@ -212,11 +212,8 @@ t.test('order - matches the obvious quadratic algorithm on random acyclic constr
   }
 })
 
-t.test('order - is fast for hundreds of items', async (t) => {
+// Speed is measured in bench/chain.ts, not asserted here: this only checks a long chain comes out right.
+t.test('order - sorts hundreds of items given in reverse', async (t) => {
   const items = Array.from({ length: 500 }, (_, i) => item(`i${i}`, { after: i > 0 ? [`i${i - 1}`, `i${Math.floor(i / 2)}`] : [] }))
-  const start = process.hrtime.bigint()
-  const sorted = order(items.slice().reverse())
-  const ms = Number(process.hrtime.bigint() - start) / 1e6
-  t.same(ids(sorted), ids(items))
-  t.ok(ms < 100, `took ${ms.toFixed(2)} ms`)
+  t.same(ids(order(items.slice().reverse())), ids(items))
 })

@@ -55,10 +55,15 @@ export function writeValue(socket: net.Socket, value: unknown): void {
 /** Reads frames from a raw socket, for checking what a peer put on the wire. */
 export class RawReader {
   private buffered = Buffer.alloc(0)
-  private readonly waiting: Array<(value: unknown) => void> = []
+  private readonly waiting: Array<{ resolve(value: unknown): void; reject(error: Error): void }> = []
   private readonly values: unknown[] = []
+  private ended = false
 
   constructor(socket: net.Socket) {
+    socket.on('close', () => {
+      this.ended = true
+      for (const waiter of this.waiting.splice(0)) waiter.reject(new Error('the socket closed before the frame came'))
+    })
     socket.on('data', (chunk: Buffer) => {
       this.buffered = Buffer.concat([this.buffered, chunk])
       while (this.buffered.length >= 4) {
@@ -67,16 +72,27 @@ export class RawReader {
         const value: unknown = JSON.parse(this.buffered.subarray(4, 4 + length).toString('utf8'))
         this.buffered = this.buffered.subarray(4 + length)
         const waiter = this.waiting.shift()
-        if (waiter !== undefined) waiter(value)
+        if (waiter !== undefined) waiter.resolve(value)
         else this.values.push(value)
       }
     })
   }
 
-  /** The next frame's value. */
-  next(): Promise<unknown> {
+  /** The next frame's value; rejects when the socket closes first or none comes within `timeout` ms, so a broken test fails instead of hanging. */
+  next(timeout = 10_000): Promise<unknown> {
     if (this.values.length > 0) return Promise.resolve(this.values.shift())
-    return new Promise((resolve) => this.waiting.push(resolve))
+    if (this.ended) return Promise.reject(new Error('the socket closed before the frame came'))
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.splice(this.waiting.indexOf(waiter), 1)
+        reject(new Error(`no frame within ${timeout} ms`))
+      }, timeout)
+      const waiter = {
+        resolve: (value: unknown) => (clearTimeout(timer), resolve(value)),
+        reject: (error: Error) => (clearTimeout(timer), reject(error)),
+      }
+      this.waiting.push(waiter)
+    })
   }
 }
 

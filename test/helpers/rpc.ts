@@ -7,6 +7,7 @@ import type { CioOptions } from '../../lib/core/options.js'
 import { attachRpc, peerOf, type RpcPeer } from '../../lib/rpc/peer.js'
 import type { RpcPeerOptions } from '../../lib/rpc/options.js'
 import rpcListeners from '../../listeners/rpc.js'
+import { RawReader } from './framing.js'
 import { testCerts } from './certs.js'
 import { listenLocal, track } from './net.js'
 
@@ -56,6 +57,22 @@ export async function netPair(t: Test, serverOptions: RpcPeerOptions = {}, clien
   const clientPeer = attachRpc(client, clientOptions)
   const [socket] = await accepted
   return { clientPeer, serverPeer: attachRpc(socket, serverOptions) }
+}
+
+/**
+ * An RPC peer on the accepted end of a loopback connection, the other end
+ * raw with a frame reader: to see exactly what the peer sends, and to answer
+ * (or stay silent) by hand.
+ */
+export async function peerWithRawEnd(t: Test): Promise<{ peer: RpcPeer; socket: net.Socket; raw: net.Socket; reader: RawReader }> {
+  const server = net.createServer()
+  const accepted = once(server, 'connection') as Promise<[net.Socket]>
+  const port = await listenLocal(t, server)
+  const raw = track(t, net.connect({ port, host: '127.0.0.1' }))
+  raw.on('error', () => {})
+  const reader = new RawReader(raw)
+  const [socket] = await accepted
+  return { peer: attachRpc(socket), socket, raw, reader }
 }
 
 /** A cio client with `rpcListeners` connecting to `port` (any server, cio or not), with its peer. */

@@ -2,9 +2,10 @@ import type { Server, Socket } from 'node:net'
 import type { Cio } from '../lib/core/types.js'
 import type { Listener } from '../lib/chain/types.js'
 import { ChainError } from '../lib/chain/chain-error.js'
-import type { ServerClientContext, ServerContext } from '../lib/core/types.js'
+import type { ServerContext } from '../lib/core/types.js'
 import type { CioOptions } from '../lib/core/options.js'
 import { guardSocket } from '../lib/core/socket-guard.js'
+import { serverClientContextOf } from '../lib/core/context.js'
 
 interface ServerState {
   cio: Cio
@@ -21,7 +22,7 @@ function serverOnConnection(this: Server, socket: Socket): void {
   // A reset from one client must never take the process down; its errors
   // become this server's `serverClientError` events.
   guardSocket(socket, this)
-  const context: ServerClientContext = { cio: state.cio, options: state.options, owner: state.owner, server: this, serverClient: socket, secure: state.secure }
+  const context = serverClientContextOf(this, socket, state)
   const result = state.cio.getServerClientChain().run({ context })
   if (result.failed !== undefined || (!result.result && result.paused === undefined)) {
     this.emit('serverClientError', new ChainError('server-client', result), socket)

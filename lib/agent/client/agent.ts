@@ -51,6 +51,16 @@ export interface AgentConnector {
 const State = { STARTING: 0, CONNECTING: 1, READY: 2, WAITING: 3, STOPPED: 4, CLOSED: 5 } as const
 type State = (typeof State)[keyof typeof State]
 
+/**
+ * websocket-agent code tests `err == Agent.OFFLINE` for "the agent is
+ * offline", and a closed agent is: its sends fail with `OFFLINE`, the
+ * closing as the cause.
+ */
+function closedOffline(closed: CioError, action?: string): CioError {
+  const message = action === undefined ? 'The agent was closed while the send waited for its connection.' : `Cannot send ${JSON.stringify(action)}: the agent was closed.`
+  return new CioError(codes.OFFLINE, message, { cause: closed, details: { action } })
+}
+
 function beatClient(connection: ClientConnection, interval: number): void {
   if (connection.beating) beat(connection, interval)
 }
@@ -117,10 +127,10 @@ export class Agent extends CodedEmitter<AgentEvents> {
 
   /**
    * Calls `action` on the server. Rejects with the value the server's hook
-   * threw, or a CioError: `OFFLINE` (no connection and none being made),
-   * `TIMEOUT`, `UNKNOWN_ACTION`, `DISCONNECTED`, `CLOSED`,
-   * `INVALID_ARGUMENT`... While a connection is being made, waits for its
-   * handshake within `timeout`.
+   * threw, or a CioError: `OFFLINE` (no connection and none being made, or
+   * the agent was closed: then its `cause` is `CLOSED`), `TIMEOUT`,
+   * `UNKNOWN_ACTION`, `DISCONNECTED`, `INVALID_ARGUMENT`... While a
+   * connection is being made, waits for its handshake within `timeout`.
    */
   send<T = unknown>(action: string, message?: unknown, timeout?: number): Promise<T> {
     const peer = this.#peer
@@ -133,7 +143,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
     return this.send<T>(action, message, timeout)
   }
 
-  /** Answers the server's action: `(action, handler(message))`, `({ action: handler })` or `(catchAll(action, message))`. */
+  /** Answers the server's action: `(action, handler(message, socket, call))`, `({ action: handler })` or `(catchAll(action, message, socket, call))`. */
   onHook(action: string, handler: AgentHook): this
   onHook(handlers: HookMap<AgentHook>): this
   onHook(catchAll: AgentCatchAll): this
@@ -144,7 +154,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
 
   /**
    * Stops reconnecting, closes the connection (pending sends fail with
-   * `DISCONNECTED`, waiting ones with `CLOSED`), waits for the store, and
+   * `DISCONNECTED`, waiting ones with `OFFLINE`, both caused by `CLOSED`), waits for the store, and
    * resolves when all is closed. Calling it again returns the same promise.
    */
   close(): Promise<void> {
@@ -155,7 +165,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
     this.#state = State.CLOSED
     clearTimeout(this.#reconnectTimer)
     const reason = new CioError(codes.CLOSED, 'The agent was closed.')
-    this.#waiters.settle(reason)
+    this.#waiters.settle(closedOffline(reason))
     const connection = this.#connection
     if (connection !== undefined && !connection.peer.closed) {
       const closed = once(connection.peer.framed, 'close')
@@ -323,7 +333,8 @@ export class Agent extends CodedEmitter<AgentEvents> {
 
   async #sendLater<T>(action: string, message: unknown, timeout: number | undefined): Promise<T> {
     const state = this.#state
-    checkCall(action, timeout, state === State.CLOSED, 'agent')
+    if (state === State.CLOSED) throw closedOffline(new CioError(codes.CLOSED, 'The agent was closed.', { details: { action } }), action)
+    checkCall(action, timeout, false, 'agent')
     if (state === State.STOPPED) throw new CioError(codes.OFFLINE, `Cannot send ${JSON.stringify(action)}: the agent stopped${this.#stopReason === undefined ? '' : ` (${this.#stopReason.code})`}.`, { cause: this.#stopReason, details: { action } })
     if (state === State.WAITING) throw new CioError(codes.OFFLINE, `Cannot send ${JSON.stringify(action)}: the agent is offline, waiting to reconnect.`, { details: { action } })
     // STARTING or CONNECTING (READY with a reserved action was refused above): wait for the handshake.

@@ -133,7 +133,7 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
     return records
   }
 
-  /** Answers an agent's action: `(action, handler(message, agent))`, `({ action: handler })` or `(catchAll(action, message, agent))`. */
+  /** Answers an agent's action: `(action, handler(message, socket, agent))`, `({ action: handler })` or `(catchAll(action, message, socket, agent))`. */
   onHook(action: string, handler: ServerHook): this
   onHook(handlers: HookMap<ServerHook>): this
   onHook(catchAll: ServerCatchAll): this

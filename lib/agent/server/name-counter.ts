@@ -1,13 +1,16 @@
 /**
  * The server's agent names: the allocator and the data store that keeps its
- * counter (`{ counter }`) across restarts. A store that fails is reported
- * and worked around, never fatal: without a loaded counter the server
- * counts from 0 and moves past every name agents come back with.
+ * counter (`{ counter }`) across restarts. websocket-agent 1.2's document,
+ * `{ lastName }`, is read too (the counter is the number in that name) and
+ * rewritten in cio's format at once. A store that fails is reported and
+ * worked around, never fatal: without a loaded counter the server counts
+ * from 0 and moves past every name agents come back with.
  */
 import type { CioError } from '../../errors.js'
 import { storeError } from '../store.js'
 import { NameAllocator, parseName, type NameFormat } from '../names.js'
 import type { DataStore, StoreDoc } from '../store.js'
+import { LEGACY_LAST_NAME_KEY } from '../compat.js'
 
 export class NameCounter {
   #names: NameAllocator
@@ -68,6 +71,14 @@ export class NameCounter {
     return this.#queued
   }
 
+  /** The counter a websocket-agent `lastName` stands for in this server's format. */
+  #counterOf(lastName: unknown): number {
+    const format = this.#names.format
+    const n = typeof lastName === 'string' ? parseName(format, lastName) : undefined
+    if (n === undefined) throw new TypeError(`it holds websocket-agent's lastName ${JSON.stringify(lastName)}, which is not a name of the agentNameFormat "${format.source}"`)
+    return n
+  }
+
   /** Resolves when no save is running or queued. */
   idle(): Promise<void> {
     return this.#saving
@@ -78,9 +89,11 @@ export class NameCounter {
     if (store === undefined) return
     try {
       const doc = await store.load()
-      const counter = doc?.counter ?? 0
+      const legacy = doc?.counter === undefined && doc?.[LEGACY_LAST_NAME_KEY] !== undefined
+      const counter = legacy ? this.#counterOf(doc?.[LEGACY_LAST_NAME_KEY]) : doc?.counter ?? 0
       if (!Number.isSafeInteger(counter) || (counter as number) < 0) throw new TypeError(`it holds no valid counter (${JSON.stringify(counter)})`)
       this.#names = new NameAllocator(this.#names.format, counter as number)
+      if (legacy) void this.persist()
     } catch (error) {
       this.#onError(storeError('load', error, 'agent server'))
     }

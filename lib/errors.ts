@@ -47,6 +47,9 @@ const table = {
   STORE_FAILED: { agent: true },
   CLOSED: { agent: true },
   LISTEN_FAILED: { agent: true },
+  // several agent servers sharing one namespace (cio/redis)
+  CLUSTER_UNAVAILABLE: { agent: true },
+  NODE_LOST: { agent: true },
 } as const satisfies Record<string, { readonly agent: boolean }>
 
 type CodeTable = typeof table

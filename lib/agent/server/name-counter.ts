@@ -41,6 +41,11 @@ export class NameCounter {
     return this.#names.observe(name)
   }
 
+  /** The highest name number given out or seen (0 if none). */
+  highWater(): number {
+    return this.#names.counter
+  }
+
   /** True for a name this server gave out or saw: the format's names up to the counter, and those seen. */
   known(name: string): boolean {
     return this.#foreign.has(name) || (parseName(this.#names.format, name) ?? Infinity) <= this.#names.counter

@@ -8,6 +8,7 @@ import type { Socket } from 'node:net'
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, type AgentCommonOptions } from '../options.js'
 import { LEGACY_PROTOCOLS } from '../compat.js'
 import type { Cio } from '../../core/types.js'
+import type { ClusterLink } from '../../cluster/types.js'
 import { CioError, codes } from '../../errors.js'
 import { checkMs, checkStore, optionsWithRole, passedOptions, resolveLogger, type OptionRole } from '../options.js'
 import type { AgentLogger } from '../events.js'
@@ -62,6 +63,11 @@ export interface AgentServerOptions extends AgentCommonOptions, CertOptions {
   retryDelay?: number
   /** Listen retries before `error` with `LISTEN_FAILED`. @default 3 */
   maxRetries?: number
+  /**
+   * Share names, `sendTo` and `sendAll` with other agent servers: a link made by
+   * `redisCluster()` from `cio/redis`. @default none: this server alone
+   */
+  cluster?: ClusterLink
 }
 
 /** The options once checked. */
@@ -79,12 +85,13 @@ export interface ResolvedServerOptions {
   heartbeatInterval: number
   log: AgentLogger | undefined
   cio: Cio | undefined
+  cluster: ClusterLink | undefined
 }
 
 /** Every option of `AgentServer` and what becomes of it (see {@link OptionRole}). */
 const OPTION_ROLES = {
   secret: 'own', port: 'own', host: 'own', protocol: 'own', tlsOptions: 'own', wssOptions: 'own', agentNameFormat: 'own', dataStore: 'own',
-  timeout: 'own', handshakeTimeout: 'own', heartbeatInterval: 'own', logger: 'own', debug: 'own', cio: 'own',
+  timeout: 'own', handshakeTimeout: 'own', heartbeatInterval: 'own', logger: 'own', debug: 'own', cio: 'own', cluster: 'own',
   key: 'tls', cert: 'tls', ca: 'tls', pfx: 'tls', private: 'tls', public: 'tls', root: 'tls', privateKey: 'tls', certificate: 'tls',
   passphrase: 'tls', requestCert: 'tls', rejectUnauthorized: 'tls', isClientAllowed: 'tls', rejectClient: 'tls',
   maxFrameBytes: 'passed', maxPendingCalls: 'passed', noRelisten: 'passed', retryDelay: 'passed', maxRetries: 'passed',
@@ -120,6 +127,10 @@ export function resolveServerOptions(input: unknown): ResolvedServerOptions {
     throw invalid('protocol', `The "protocol" option must be AgentServer.TCP, AgentServer.TLS, or websocket-agent's WS/WSS, got ${JSON.stringify(protocol) ?? String(protocol)}.`)
   }
   if (cio !== undefined && (typeof cio !== 'object' || cio === null || typeof (cio as Cio).server !== 'function')) throw invalid('cio', 'The "cio" option must be a cio instance made by buildCio().')
+  const cluster = options.cluster
+  if (cluster !== undefined && (typeof cluster !== 'object' || cluster === null || typeof (cluster as ClusterLink).attach !== 'function')) {
+    throw invalid('cluster', 'The "cluster" option must be a cluster link made by redisCluster() from cio/redis.')
+  }
   const tls = collectTls(options, TLS_KEYS)
   const material = hasTlsMaterial(tls, false)
   const secure = protocol === undefined ? material : (PROTOCOLS[protocol.toLowerCase()] as boolean)
@@ -145,5 +156,6 @@ export function resolveServerOptions(input: unknown): ResolvedServerOptions {
     heartbeatInterval: checkMs(options.heartbeatInterval, 'heartbeatInterval', DEFAULT_HEARTBEAT_INTERVAL, true),
     log: resolveLogger(options.logger, options.debug, 'cio agent-server'),
     cio: cio as Cio | undefined,
+    cluster: cluster as ClusterLink | undefined,
   }
 }

@@ -24,6 +24,8 @@ import { AgentNameStore } from './name-store.js'
 import { isReservedAction, type Welcome } from '../protocol.js'
 import { backoffDelay } from '../backoff.js'
 import { tlsFailure } from './failures.js'
+import type { CioOptions } from '../../core/options.js'
+import type { AgentAddress } from '../url.js'
 import { RpcHandlers } from '../../rpc/handlers.js'
 import { DEFAULT_CALL_TIMEOUT } from '../../rpc/options.js'
 import type { RpcPeer } from '../../rpc/peer.js'
@@ -31,7 +33,7 @@ import type { RpcPeer } from '../../rpc/peer.js'
 /** Events of an {@link Agent}. */
 export interface AgentEvents {
   /** The socket connected (TLS included); the handshake follows. Emitted for every connection. */
-  connected: []
+  connected: [endpoint: string]
   /** The first handshake is done: the agent can send and be called. */
   ready: [name: string]
   /** A connection that had `connected` ended; `reason` is the error that ended it, if any. */
@@ -105,6 +107,8 @@ export class Agent extends CodedEmitter<AgentEvents> {
   #attempt = 0
   /** The last attempt failed with WRONG_SECRET: the next waits the longest backoff. */
   #wrongSecret = false
+  /** Index in `addresses` of the server being tried: a random start spreads agents over a cluster. */
+  #endpoint = -1
   #reconnectTimer: NodeJS.Timeout | undefined
   readonly #waiters = new Waiters()
   #stopReason: CioError | undefined
@@ -238,7 +242,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
       const agent = this.agent
       if (connection !== agent.#connection) return
       agent.#options?.log?.('connected; handshake under way')
-      emitSafely(agent, 'connected', [], agent.#options?.log)
+      emitSafely(agent, 'connected', [agent.#endpointUrl()], agent.#options?.log)
     }
     ready(connection: ClientConnection, welcome: Welcome): void {
       this.agent.#onReady(connection, welcome)
@@ -257,9 +261,14 @@ export class Agent extends CodedEmitter<AgentEvents> {
     const o = this.#options as ResolvedAgentOptions
     this.#state = State.CONNECTING
     this.#connection = undefined
-    o.log?.(`connecting to ${o.address.host}:${o.address.port} over ${o.address.secure ? 'TLS' : 'TCP'}${this.#attempt > 0 ? ` (retry ${this.#attempt})` : ''}`)
+    const count = o.addresses.length
+    // The next server on each attempt; a failed attempt costs the usual backoff, so a dead server is not hammered.
+    this.#endpoint = this.#endpoint < 0 ? Math.floor(Math.random() * count) : (this.#endpoint + 1) % count
+    const address = o.addresses[this.#endpoint] as AgentAddress
+    o.log?.(`connecting to ${address.host}:${address.port} over ${address.secure ? 'TLS' : 'TCP'}${this.#attempt > 0 ? ` (retry ${this.#attempt})` : ''}`)
+    const options: CioOptions = { ...o.clientOptions, host: address.host, port: address.port, secure: address.secure }
     try {
-      const socket = this.cio.client(o.clientOptions, this.#host)
+      const socket = this.cio.client(options, this.#host)
       if (this.#connection === undefined) {
         socket.destroy()
         throw new CioError(codes.INTERNAL_ERROR, 'The client chain ran without cio/agent-client (was it disabled?): the agent cannot connect.')
@@ -267,6 +276,12 @@ export class Agent extends CodedEmitter<AgentEvents> {
     } catch (error) {
       this.#stop(error instanceof CioError ? error : new CioError(codes.INTERNAL_ERROR, describeError(error), { cause: error }))
     }
+  }
+
+  /** The server being tried or connected to, as a URL. */
+  #endpointUrl(): string {
+    const address = (this.#options as ResolvedAgentOptions).addresses[Math.max(0, this.#endpoint)] as AgentAddress
+    return `${address.secure ? 'tls' : 'tcp'}://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`
   }
 
   #onReady(connection: ClientConnection, welcome: Welcome): void {

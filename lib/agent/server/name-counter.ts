@@ -109,6 +109,19 @@ export class NameCounter {
     return Claim.MOVED
   }
 
+  /** The highest name number given out or seen (0 if none). */
+  highWater(): number {
+    return this.#names.counter
+  }
+
+  /**
+   * Notes a name another authority gave out (the cluster, which vouches for
+   * its names): the counter moves past it. True when it moved (time to save).
+   */
+  observe(name: string): boolean {
+    return this.#names.observe(name)
+  }
+
   /** True for a name this server gave out or saw: the format's names up to the counter, and those seen. */
   known(name: string): boolean {
     return this.#foreign.has(name) || (parseName(this.#names.format, name) ?? Infinity) <= this.#names.counter

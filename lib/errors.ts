@@ -47,6 +47,9 @@ const table = {
   STORE_FAILED: { agent: true },
   CLOSED: { agent: true },
   LISTEN_FAILED: { agent: true },
+  TOO_MANY_CONNECTIONS: { agent: true },
+  TLS_FAILED: { agent: true },
+  INSECURE_TRANSPORT: { agent: true },
   // several agent servers sharing one namespace (cio/redis)
   CLUSTER_UNAVAILABLE: { agent: true },
   NODE_LOST: { agent: true },

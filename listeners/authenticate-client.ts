@@ -19,7 +19,10 @@ export function commonNameOf(certificate: PeerCertificate | undefined): string |
 /**
  * Client allow-list: asks `isClientAllowed(name, certificate)` and, on a false
  * answer, stops the chain so no later listener serves the client, then hands
- * the socket to `rejectClient` or closes it and emits `clientRejected`.
+ * the socket to `rejectClient` or closes it and emits `clientRejected`. Only
+ * a certificate the server's CAs verified (`socket.authorized`) is asked
+ * about: with `rejectUnauthorized: false` anyone can make a certificate
+ * with any common name, so an unverified one is refused outright.
  */
 export const authenticateClient: Listener<ServerClientContext> = function authenticateClient(control, context) {
   const { options, serverClient, server } = context
@@ -27,8 +30,9 @@ export const authenticateClient: Listener<ServerClientContext> = function authen
   if (typeof isClientAllowed !== 'function') return
   const certificate = peerCertificateOf(serverClient)
   const name = commonNameOf(certificate)
+  const verified = serverClient instanceof TLSSocket && serverClient.authorized
   // Truthy allows: a handler that forgets to return rejects, the safe side.
-  if (isClientAllowed(name, certificate)) return
+  if (verified && isClientAllowed(name, certificate)) return
   control.stop('client rejected')
   if (typeof options.rejectClient === 'function') {
     options.rejectClient(serverClient, name, certificate)

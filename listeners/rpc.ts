@@ -10,6 +10,7 @@ import { frame, frameContextSocket } from './frame.js'
  * framing it first if `cio/frame` has not. Options read from the cio
  * options: `handlers` (an `RpcHandlers` shared by every socket of the
  * chain), `callTimeout` (default 30 s), `maxPendingCalls` (default 1024),
+ * `maxIncomingCalls` (default 1024),
  * `maxFrameBytes` (default 8 MiB). On a server, each new server client's
  * peer is announced with the server event `peer(peer, socket)`, the place
  * to add per-connection handlers or to call the client.
@@ -43,7 +44,7 @@ export { peerOf, attachRpc, RpcPeer } from '../lib/rpc/peer.js'
 export { RpcHandlers } from '../lib/rpc/handlers.js'
 export type { RpcCall, RpcHandler, RpcCatchAll, RpcHandlerMap } from '../lib/rpc/handlers.js'
 export { RpcFault } from '../lib/rpc/protocol.js'
-export { DEFAULT_CALL_TIMEOUT, DEFAULT_MAX_PENDING_CALLS } from '../lib/rpc/options.js'
+export { DEFAULT_CALL_TIMEOUT, DEFAULT_MAX_PENDING_CALLS, DEFAULT_MAX_INCOMING_CALLS } from '../lib/rpc/options.js'
 export type { RpcPeerOptions, CallOptions } from '../lib/rpc/options.js'
 export { frame } from './frame.js'
 export { framedOf } from '../lib/frame/framed-socket.js'

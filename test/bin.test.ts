@@ -114,7 +114,7 @@ t.test('command - call works against serve, and serve prints agents joining and 
   const unknown = await run(t, ['call', 'nothing', '--server', server, '--json'])
   t.equal(unknown.code, 1)
   t.match(JSON.parse(unknown.stdout) as object, { ok: false, error: { code: 'UNKNOWN_ACTION' } })
-  const wrong = await run(t, ['call', 'add', '{"a":1,"b":1}', '--server', server], { CIO_SECRET: 'not the secret' })
+  const wrong = await run(t, ['call', 'add', '{"a":1,"b":1}', '--server', server], { CIO_SECRET: 'not the secret, but long enough' })
   t.equal(wrong.code, 1)
   t.match(wrong.stderr, /WRONG_SECRET/)
   serve.kill('SIGTERM')

@@ -15,8 +15,14 @@
  * (empty on plain TCP), ties the proofs to this one TLS session so they
  * cannot be relayed into another. Each field enters the HMAC with a length
  * prefix, so no two different field lists hash the same bytes.
+ *
+ * k is not the secret itself but scrypt(secret) (see `HANDSHAKE_KDF`): the
+ * server's proof goes to anyone who says hello, and with it each guess of
+ * the secret can be tested offline; scrypt makes every such guess cost
+ * tens of milliseconds and 32 MiB instead of a microsecond. k is derived
+ * once per process and secret.
  */
-import { createHmac, createSecretKey, KeyObject, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, createSecretKey, KeyObject, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto'
 import type { Socket } from 'node:net'
 import { TLSSocket } from 'node:tls'
 import { CioError, codes, describeError } from '../errors.js'
@@ -32,17 +38,59 @@ export const BINDING_LABEL = 'EXPORTER-cio-agent'
 /** A shared secret as a user gives it, or as `secretKey()` made it. */
 export type Secret = string | Uint8Array | KeyObject
 
+/** Shortest secret accepted, in bytes (UTF-8 for a string). */
+export const MIN_SECRET_BYTES = 16
+
+/**
+ * How the handshake key is derived from the secret: scrypt from
+ * `node:crypto` with these parameters (N = 2^15, r = 8, p = 1: 32 MiB and
+ * some 50-100 ms per derivation), a fixed salt naming the protocol, and a
+ * 32-byte output.
+ */
+export const HANDSHAKE_KDF = { N: 32768, r: 8, p: 1, keyBytes: 32, salt: 'cio-agent/v1 handshake key', maxmem: 64 * 1024 * 1024 } as const
+
 /**
  * Checks a secret once and wraps it in a `KeyObject`, which does not print
  * its bytes when logged or inspected. Throws `INVALID_OPTION` (naming
- * `secret`, never showing it) when it is missing, empty or of another type.
+ * `secret`, never showing it) when it is missing, shorter than 16 bytes or
+ * of another type.
  */
 export function secretKey(secret: unknown): KeyObject {
-  if (secret instanceof KeyObject && secret.type === 'secret' && Number(secret.symmetricKeySize) > 0) return secret
-  if ((typeof secret === 'string' || secret instanceof Uint8Array) && secret.length > 0) {
-    return createSecretKey(typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret))
+  if (secret instanceof KeyObject && secret.type === 'secret' && Number(secret.symmetricKeySize) >= MIN_SECRET_BYTES) return secret
+  if (typeof secret === 'string' || secret instanceof Uint8Array) {
+    const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret)
+    if (bytes.length >= MIN_SECRET_BYTES) return createSecretKey(bytes)
   }
-  throw new CioError(codes.INVALID_OPTION, 'The "secret" option is required: a non-empty string or Buffer.', { details: { option: 'secret' } })
+  throw new CioError(codes.INVALID_OPTION, `The "secret" option is required: a string or Buffer of at least ${MIN_SECRET_BYTES} bytes (a long random one; it is the only thing between a stranger and your agents).`, {
+    details: { option: 'secret', minBytes: MIN_SECRET_BYTES },
+  })
+}
+
+/** Keys made by {@link handshakeKey}: given again, they are used as they are. */
+const derivedKeys = new WeakSet<KeyObject>()
+/** Derived keys by a hash of their secret, so that many agents of one process derive once. */
+const derivedBySecret = new Map<string, KeyObject>()
+const MAX_CACHED_KEYS = 64
+
+/**
+ * The HMAC key of the handshake for a secret: scrypt(secret) with
+ * {@link HANDSHAKE_KDF}, computed once per process and secret (the first
+ * call blocks for the derivation). Throws `INVALID_OPTION` like
+ * {@link secretKey}.
+ */
+export function handshakeKey(secret: Secret): KeyObject {
+  if (secret instanceof KeyObject && derivedKeys.has(secret)) return secret
+  const bytes = secretKey(secret).export()
+  const id = createHash('sha256').update(bytes).digest('base64')
+  let key = derivedBySecret.get(id)
+  if (key === undefined) {
+    const { N, r, p, keyBytes, salt, maxmem } = HANDSHAKE_KDF
+    key = createSecretKey(scryptSync(bytes, salt, keyBytes, { N, r, p, maxmem }))
+    derivedKeys.add(key)
+    if (derivedBySecret.size >= MAX_CACHED_KEYS) derivedBySecret.delete(derivedBySecret.keys().next().value as string)
+    derivedBySecret.set(id, key)
+  }
+  return key
 }
 
 /** A fresh random nonce of `NONCE_BYTES` bytes. */
@@ -51,7 +99,7 @@ export function createNonce(): Buffer {
 }
 
 function proof(label: string, secret: Secret, clientNonce: Uint8Array, serverNonce: Uint8Array, binding: Uint8Array): Buffer {
-  const hmac = createHmac('sha256', secretKey(secret))
+  const hmac = createHmac('sha256', handshakeKey(secret))
   for (const field of [Buffer.from(label), clientNonce, serverNonce, binding]) {
     const length = Buffer.allocUnsafe(4)
     length.writeUInt32BE(field.length)

@@ -19,6 +19,7 @@
  */
 import { CioError, codes } from '../errors.js'
 import { PING_FRAME } from './protocol.js'
+import { PAUSE_BUSY } from '../frame/framed-socket.js'
 import type { RpcPeer } from '../rpc/peer.js'
 
 /** What the heartbeat keeps per connection: two fields, no timer, no closure. */
@@ -46,7 +47,11 @@ export function beat(entry: Beating, interval: number): boolean {
   const { framed } = entry.peer
   const socket = framed.socket
   const read = socket.bytesRead
-  if (entry.beatPinged && read === entry.beatBytes) {
+  // Not reading because its calls are all being answered: busy, not dead,
+  // but pinged all the same: a write is how a paused socket learns its
+  // peer is gone.
+  const busy = (framed.readingPaused & PAUSE_BUSY) !== 0
+  if (entry.beatPinged && read === entry.beatBytes && !busy) {
     socket.destroy(new CioError(codes.HEARTBEAT_TIMEOUT, `The peer sent nothing, not even an answer to a ping, for ${interval} ms (heartbeat interval ${interval} ms): the connection is dead.`, {
       details: { heartbeatInterval: interval },
     }))

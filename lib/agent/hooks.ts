@@ -19,13 +19,13 @@ import type { AgentRecord } from './server/connection.js'
 // The parameters are websocket-agent's, in its order; what cio adds (the
 // agent side's `call`) comes after them, so ported hooks run unchanged.
 interface HookMethods {
-  serverHook(message: unknown, socket: Socket, agent: AgentRecord): unknown
-  serverCatchAll(action: string, message: unknown, socket: Socket, agent: AgentRecord): unknown
+  serverHook(message: unknown, socket: Socket, agent: AgentRecord, call: RpcCall): unknown
+  serverCatchAll(action: string, message: unknown, socket: Socket, agent: AgentRecord, call: RpcCall): unknown
   agentHook(message: unknown, socket: Socket, call: RpcCall): unknown
   agentCatchAll(action: string, message: unknown, socket: Socket, call: RpcCall): unknown
 }
 
-/** A server hook: gets the agent's message, its socket and its record; returns the answer (or a promise of it). */
+/** A server hook: gets the agent's message, its socket, its record and the call (`call.signal` aborts if the agent goes); returns the answer (or a promise of it). */
 export type ServerHook = HookMethods['serverHook']
 /** A server catch-all hook: runs for every action, before the action's own hooks. */
 export type ServerCatchAll = HookMethods['serverCatchAll']
@@ -57,8 +57,8 @@ function recordOf(call: RpcCall): AgentRecord {
 
 /** Server hooks get the socket and the agent's record, found from the socket the call came on. */
 export const serverHookAdapter: HookAdapter<ServerHook, ServerCatchAll> = {
-  handler: (hook) => (body, call) => hook(body, call.socket, recordOf(call)),
-  catchAll: (hook) => (action, body, call) => hook(action, body, call.socket, recordOf(call)),
+  handler: (hook) => (body, call) => hook(body, call.socket, recordOf(call), call),
+  catchAll: (hook) => (action, body, call) => hook(action, body, call.socket, recordOf(call), call),
 }
 
 /** Agent hooks get the socket, then the call. */

@@ -28,6 +28,10 @@ export interface AgentCommonOptions {
   maxFrameBytes?: number
   /** Calls one connection may have waiting at once. @default 1024 */
   maxPendingCalls?: number
+  /** Calls from the other side answered at once per connection; at the cap the connection stops being read. @default 1024 */
+  maxIncomingCalls?: number
+  /** Deepest nesting of arrays and objects accepted in a message. @default 256 */
+  maxJsonDepth?: number
 }
 
 /** The logger in force: the given one, `console.error` with a prefix for `debug: true`, else none. */

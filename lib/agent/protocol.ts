@@ -16,7 +16,7 @@
 import { CioError, codes } from '../errors.js'
 import { encodeFrame } from '../frame/encoder.js'
 import { isSafeName } from './names.js'
-import { answerRequest, refuseRequest } from '../rpc/dispatch.js'
+import { answerRequest, refuseRequest, sendAnswer } from '../rpc/dispatch.js'
 import type { RpcRequest } from '../rpc/protocol.js'
 import type { RpcPeerApi } from '../rpc/types.js'
 import { quote } from '../rpc/validate.js'
@@ -85,6 +85,6 @@ export function parseWelcome(value: unknown): Welcome {
  */
 export function answerReservedAction(peer: RpcPeerApi, request: RpcRequest): void {
   if (request.action !== agentActions.PING) refuseRequest(peer, request.id, codes.UNKNOWN_ACTION, `no handler for the reserved action ${quote(request.action)}`)
-  else if (request.id === HEARTBEAT_ID) peer.framed.sendFrame(PONG_FRAME)
+  else if (request.id === HEARTBEAT_ID) sendAnswer(peer.framed, PONG_FRAME)
   else answerRequest(peer, request.id)
 }

@@ -6,9 +6,29 @@
  * returns.
  */
 import { randomBytes } from 'node:crypto'
-import { open, readFile, rename, rm } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { open, rename, rm } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { CioError, codes, describeError } from '../errors.js'
+
+/** Default time a store's `load()` or `save()` may take before it counts as failed: 5 s. */
+export const DEFAULT_STORE_TIMEOUT = 5000
+
+/** Largest store file `FileStore` reads: 1 MiB (a counter or a name needs a few bytes). */
+export const MAX_STORE_FILE_BYTES = 1024 * 1024
+
+/**
+ * Resolves or rejects as `promise` does, or rejects with `STORE_FAILED`
+ * after `ms`: a store whose promise never settles (a FIFO, a dead database)
+ * must not stall what waits on it.
+ */
+export function settleWithin<T>(promise: Promise<T>, ms: number, action: 'load' | 'save'): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new CioError(codes.STORE_FAILED, `The data store's ${action}() did not settle within ${ms} ms.`, { details: { action, timeout: ms } })), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
 
 /** What a store holds by default: one JSON object. */
 export type StoreDoc = Record<string, unknown>
@@ -144,14 +164,16 @@ export class AtomicFileStore<Doc = StoreDoc> implements DataStore<Doc> {
 
   /**
    * Reads the file after any pending save. Resolves to `undefined` when the
-   * file does not exist; rejects with `STORE_FAILED` when it cannot be read
-   * or does not hold a JSON object.
+   * file does not exist; rejects with `STORE_FAILED` when it cannot be read,
+   * is not a regular file (a FIFO, a device, a directory, or a link to one),
+   * holds more than 1 MiB, or does not hold a JSON object. A damaged file is
+   * left as it is for its owner to look at: nothing here overwrites it.
    */
   async load(): Promise<Doc | undefined> {
     await this.#queue
     let text: string
     try {
-      text = await readFile(this.file, 'utf8')
+      text = await readRegularFile(this.file)
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined
       throw this.#failed('read', cause)
@@ -186,6 +208,30 @@ export class AtomicFileStore<Doc = StoreDoc> implements DataStore<Doc> {
 
   #failed(action: string, cause: unknown): CioError {
     return new CioError(codes.STORE_FAILED, `Cannot ${action} the store file ${this.file} (${describeError(cause)}).`, { cause, details: { file: this.file } })
+  }
+}
+
+/**
+ * Reads a regular file of at most `MAX_STORE_FILE_BYTES`. Opened without
+ * blocking, so a FIFO cannot stall the open, and checked through the open
+ * handle, so what is checked is what is read.
+ */
+async function readRegularFile(file: string): Promise<string> {
+  const handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
+  try {
+    const stat = await handle.stat()
+    if (!stat.isFile()) throw new Error('it is not a regular file')
+    if (stat.size > MAX_STORE_FILE_BYTES) throw new Error(`it holds ${stat.size} bytes, above the ${MAX_STORE_FILE_BYTES} a store file may hold`)
+    const buffer = Buffer.alloc(stat.size)
+    let filled = 0
+    while (filled < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled)
+      if (bytesRead === 0) break
+      filled += bytesRead
+    }
+    return buffer.toString('utf8', 0, filled)
+  } finally {
+    await handle.close()
   }
 }
 

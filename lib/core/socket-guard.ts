@@ -14,9 +14,14 @@ interface GuardedSocket extends Socket {
   [kGuardServer]?: Server | null
 }
 
-/** A server client's error is passed on as its server's `serverClientError`, so it is not lost. */
+/**
+ * A server client's error is passed on as its server's `serverClientError`,
+ * so it is not lost; and the socket is closed, since some errors (a refused
+ * TLS renegotiation) leave it open.
+ */
 function onGuardedError(this: GuardedSocket, error: Error): void {
   this[kGuardServer]?.emit('serverClientError', error, this)
+  if (!this.destroyed) this.destroy()
 }
 
 /**

@@ -21,5 +21,5 @@ export const kGuardServer = Symbol('cio.guardServer')
 export const kServerConnection = Symbol('cio.agentServerConnection')
 /** The socket's agent connection on the agent's side (`lib/agent/client/connection.ts`). */
 export const kClientConnection = Symbol('cio.agentClientConnection')
-/** On an agent server's sockets (and its net server): the set of its sockets, TLS handshakes included (`lib/agent/server/connection.ts`). */
-export const kTrackedSockets = Symbol('cio.agentServerSockets')
+/** On an agent server's raw accepted sockets until admission: the deadline and the gate (`lib/agent/server/admission.ts`). */
+export const kAdmission = Symbol('cio.agentAdmission')

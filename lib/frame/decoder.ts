@@ -26,6 +26,7 @@
  */
 import { isUtf8 } from 'node:buffer'
 import { CioError, codes } from '../errors.js'
+import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth, resolveMaxJsonDepth } from './json-depth.js'
 
 /** Default cap on one frame's payload: 8 MiB (8 388 608 bytes). */
 export const DEFAULT_MAX_FRAME_BYTES = 8 * 1024 * 1024
@@ -56,6 +57,12 @@ export interface FrameDecoderOptions {
    * @default 8388608 (8 MiB)
    */
   maxFrameBytes?: number
+  /**
+   * Deepest nesting of arrays and objects accepted in a payload; a deeper
+   * one fails with `FRAME_INVALID` before `JSON.parse` sees it.
+   * @default 256
+   */
+  maxJsonDepth?: number
 }
 
 /**
@@ -75,14 +82,26 @@ export function resolveMaxFrameBytes(value: unknown): number {
 const EMPTY = Buffer.alloc(0)
 
 /**
+ * Held chunks beyond this count, when small on average and few bytes in
+ * all, are joined into one: a frame sent a byte per segment would otherwise
+ * cost a Buffer object (about 100 bytes) per byte held. The byte bound keeps
+ * the copying to a few hundred bytes per chunk received.
+ */
+const COMPACT_CHUNKS = 64
+const SMALL_CHUNK_BYTES = 256
+const COMPACT_MAX_BYTES = 64 * 1024
+
+/**
  * Push-driven frame decoder: feed it socket chunks with {@link push}; it calls
  * the sink once per complete frame. After the first error it is dead: it
  * drops its buffers and ignores further input, so one bad frame ends the
  * stream (the owner is expected to close the connection).
  */
 export class FrameDecoder {
-  /** The payload cap in force. */
-  readonly maxFrameBytes: number
+  /** The payload cap in force; a layer may lower it for a while (see `FramedSocket.limitIncoming`). */
+  maxFrameBytes: number
+  /** The nesting cap in force. */
+  readonly maxJsonDepth: number
   private readonly sink: FrameSink
   /**
    * Received chunks not yet consumed; the first may be partly consumed.
@@ -97,10 +116,36 @@ export class FrameDecoder {
   /** Length of the payload being awaited, or -1 while awaiting a header. */
   private payloadLength = -1
   private failed = false
+  /** While true, chunks are held but no frame is delivered (see {@link hold}). */
+  private held = false
+  /** Set while the loop delivers frames, so that `release` from a sink does not re-enter it. */
+  private running = false
 
   constructor(sink: FrameSink, options: FrameDecoderOptions = {}) {
     this.sink = sink
     this.maxFrameBytes = resolveMaxFrameBytes(options.maxFrameBytes)
+    this.maxJsonDepth = options.maxJsonDepth === undefined ? DEFAULT_MAX_JSON_DEPTH : resolveMaxJsonDepth(options.maxJsonDepth)
+  }
+
+  /** True while delivery is held. */
+  get isHeld(): boolean {
+    return this.held
+  }
+
+  /**
+   * Stops delivering frames after the current one: what arrives is kept
+   * (the owner is expected to stop reading the socket too, which bounds
+   * it to about one read) until {@link release}.
+   */
+  hold(): void {
+    this.held = true
+  }
+
+  /** Delivers the frames held back, then carries on as usual. */
+  release(): void {
+    if (!this.held) return
+    this.held = false
+    if (!this.running && !this.failed && this.buffered > 0) this.run()
   }
 
   /** Bytes received and held while waiting for the rest of a frame. */
@@ -122,7 +167,7 @@ export class FrameDecoder {
     // Fast path: nothing held and the chunk is exactly one acceptable frame
     // (the usual case for a lone message). Anything else, errors included,
     // takes the general path below.
-    if (this.buffered === 0 && this.payloadLength < 0 && chunk.length > FRAME_HEADER_BYTES) {
+    if (this.buffered === 0 && this.payloadLength < 0 && !this.held && chunk.length > FRAME_HEADER_BYTES) {
       const length = chunk.readUInt32BE(0)
       if (length === chunk.length - FRAME_HEADER_BYTES && length <= this.maxFrameBytes) {
         const value = this.parse(chunk.subarray(FRAME_HEADER_BYTES))
@@ -130,11 +175,36 @@ export class FrameDecoder {
         return
       }
     }
-    ;(this.buffers ??= []).push(chunk)
+    const buffers = (this.buffers ??= [])
+    buffers.push(chunk)
     this.buffered += chunk.length
+    if (buffers.length > COMPACT_CHUNKS && this.buffered <= COMPACT_MAX_BYTES && this.buffered < buffers.length * SMALL_CHUNK_BYTES) this.compact()
+    if (!this.held && !this.running) this.run()
+  }
+
+  /** Joins the held chunks into one. */
+  private compact(): void {
+    const buffers = this.buffers ?? []
+    const first = buffers[0] ?? EMPTY
+    if (this.offset > 0) buffers[0] = first.subarray(this.offset)
+    this.buffers = [Buffer.concat(buffers, this.buffered)]
+    this.offset = 0
+  }
+
+  /** Delivers every complete frame held, unless held or failed on the way. */
+  private run(): void {
+    this.running = true
+    try {
+      this.deliver()
+    } finally {
+      this.running = false
+    }
+  }
+
+  private deliver(): void {
     // Each turn consumes a header or a payload; both shrink `buffered`, so
     // the loop ends within (bytes / 4) turns.
-    while (!this.failed) {
+    while (!this.failed && !this.held) {
       if (this.payloadLength < 0) {
         if (this.buffered < FRAME_HEADER_BYTES) return
         const length = this.readHeader()
@@ -144,7 +214,7 @@ export class FrameDecoder {
         }
         if (length > this.maxFrameBytes) {
           this.fail(
-            new CioError(codes.FRAME_TOO_LARGE, `frame declares ${length} bytes, above maxFrameBytes ${this.maxFrameBytes}`, {
+            new CioError(codes.FRAME_TOO_LARGE, `frame declares ${length} bytes, above the limit of ${this.maxFrameBytes} (maxFrameBytes, or the smaller limit before a handshake)`, {
               details: { length, maxFrameBytes: this.maxFrameBytes },
             }),
           )
@@ -221,6 +291,10 @@ export class FrameDecoder {
   private parse(payload: Buffer): unknown {
     if (!isUtf8(payload)) {
       this.fail(new CioError(codes.FRAME_INVALID, `frame payload of ${payload.length} bytes is not valid UTF-8`, { details: { length: payload.length } }))
+      return undefined
+    }
+    if (exceedsJsonDepth(payload, this.maxJsonDepth)) {
+      this.fail(new CioError(codes.FRAME_INVALID, `frame payload nests arrays or objects deeper than maxJsonDepth ${this.maxJsonDepth}`, { details: { length: payload.length, maxJsonDepth: this.maxJsonDepth } }))
       return undefined
     }
     try {

@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
 import { CioError, codes } from '../errors.js'
 import { FrameDecoder, resolveMaxFrameBytes } from './decoder.js'
+import { resolveMaxJsonDepth } from './json-depth.js'
 import { kFramed } from '../core/symbols.js'
 import { encodeFrame } from './encoder.js'
 import { guardSocket, serverOfSocket } from '../core/socket-guard.js'
@@ -51,6 +52,43 @@ export interface FramedSocketOptions {
    * @default true
    */
   noDelay?: boolean
+  /**
+   * Deepest nesting of arrays and objects accepted in an incoming frame; a
+   * deeper one closes the connection with `FRAME_INVALID` before it is parsed.
+   * @default 256
+   */
+  maxJsonDepth?: number
+}
+
+/** Why reading is paused: the requests being answered reached their cap. */
+export const PAUSE_BUSY = 1
+/** Why reading is paused: the socket's write buffer is full (the peer does not read its answers). */
+export const PAUSE_WRITE = 2
+/** Why reading is paused: this connection had its share of frames for this turn of the event loop. */
+export const PAUSE_TURN = 4
+
+/**
+ * Bytes read ahead while frames are held: the socket is only paused past
+ * them, so that a peer that closes while a few calls wait is noticed at
+ * once (a paused socket does not see the FIN), and the kernel and TCP's
+ * window hold back the rest.
+ */
+const READ_AHEAD_BYTES = 256 * 1024
+
+/**
+ * Frames one connection may deliver before the others get their turn: a
+ * peer flooding tiny frames (pings) would otherwise keep the event loop on
+ * its socket for a whole read of 32 chunks, tens of thousands of frames.
+ */
+const FRAMES_PER_TURN = 256
+
+/** The event-loop turn frames are counted in: moved on by one `setImmediate` per turn with traffic, shared by every connection. */
+let currentTurn = 0
+let turnScheduled = false
+
+function nextTurn(): void {
+  currentTurn++
+  turnScheduled = false
 }
 
 
@@ -101,6 +139,12 @@ export class FramedSocket extends EventEmitter<FramedSocketEvents> {
   _batch: Batch = BATCH_IDLE
   /** @internal See {@link FramedOwner}. */
   _owner: FramedOwner | undefined = undefined
+  /** @internal Why reading is paused: a mask of `PAUSE_*` bits, 0 while reading. */
+  _paused = 0
+  /** @internal Frames delivered in turn {@link _turn} of the event loop. */
+  _turnFrames = 0
+  /** @internal */
+  _turn = -1
 
   /** Prefer {@link attachFramed}, which refuses to frame a socket twice. */
   constructor(socket: Socket, options: FramedSocketOptions = {}) {
@@ -113,7 +157,7 @@ export class FramedSocket extends EventEmitter<FramedSocketEvents> {
     this.socket = socket
     this.maxFrameBytes = resolveMaxFrameBytes(options.maxFrameBytes)
     // Its own decoder's sink: no relay object per connection.
-    this._decoder = new FrameDecoder(this, { maxFrameBytes: this.maxFrameBytes })
+    this._decoder = new FrameDecoder(this, { maxFrameBytes: this.maxFrameBytes, maxJsonDepth: resolveMaxJsonDepth(options.maxJsonDepth) })
     const host = socket as FramedHost
     host[kFramed] = this
     if (socket.destroyed) {
@@ -130,6 +174,18 @@ export class FramedSocket extends EventEmitter<FramedSocketEvents> {
 
   /** @internal The decoder's output: the owner first, then the `message` listeners. */
   onFrame(value: unknown): void {
+    if (this._turn !== currentTurn) {
+      this._turn = currentTurn
+      this._turnFrames = 0
+      if (!turnScheduled) {
+        turnScheduled = true
+        setImmediate(nextTurn)
+      }
+    }
+    if (++this._turnFrames >= FRAMES_PER_TURN) {
+      this.pauseReading(PAUSE_TURN)
+      setImmediate(endTurn, this)
+    }
     const owner = this._owner
     if (owner !== undefined) owner.message(this, value)
     this.emit('message', value)
@@ -200,6 +256,67 @@ export class FramedSocket extends EventEmitter<FramedSocketEvents> {
   }
 
   /**
+   * Caps incoming frames at `bytes` from now on (at most `maxFrameBytes`):
+   * a layer that has not authenticated its peer yet lowers the cap, and
+   * puts it back once it has.
+   */
+  limitIncoming(bytes: number): void {
+    const decoder = this._decoder
+    if (decoder !== undefined) decoder.maxFrameBytes = Math.min(resolveMaxFrameBytes(bytes), this.maxFrameBytes)
+  }
+
+  /** Why reading is paused (a mask of `PAUSE_*` bits); 0 while reading. */
+  get readingPaused(): number {
+    return this._paused
+  }
+
+  /**
+   * Stops reading for `reason` (a `PAUSE_*` bit): no frame is delivered
+   * after the current one; bytes are still read up to a small read-ahead
+   * (so a close is seen), then the socket is paused and the kernel's
+   * buffers and TCP's window hold the peer back. Reading resumes once every
+   * reason is lifted with {@link resumeReading}.
+   */
+  pauseReading(reason: number): void {
+    if (this._closed) return
+    const before = this._paused
+    this._paused = before | reason
+    if (before !== 0) return
+    const decoder = this._decoder
+    decoder?.hold()
+    if (decoder !== undefined && decoder.bufferedBytes > READ_AHEAD_BYTES) this.socket.pause()
+  }
+
+  /** Lifts one reason given to {@link pauseReading}. */
+  resumeReading(reason: number): void {
+    if ((this._paused & reason) === 0) return
+    this._paused &= ~reason
+    if (this._paused !== 0 || this._closed) return
+    // Frames held back go first; one of them may pause reading again.
+    this._decoder?.release()
+    if (this._paused === 0 && !this._closed && this.socket.isPaused()) this.socket.resume()
+  }
+
+  /**
+   * Ends the connection without reading another byte: decoding stops, the
+   * socket is paused and ended, and destroyed as soon as what was written
+   * before (a refusal, say) has been handed to the kernel.
+   */
+  closeAfterFlush(): void {
+    if (this._closed) return
+    this._decoder?.destroy()
+    this._decoder = undefined
+    const socket = this.socket
+    socket.pause()
+    if (socket.writableFinished || !socket.writable) {
+      socket.destroy()
+      return
+    }
+    socket.once('finish', destroyThis)
+    socket.end()
+  }
+
+  /**
    * Reports a protocol error and closes the connection: destroys the socket
    * (without an `error` event), then emits `protocolError`. Only the first
    * call has an effect; used by the decoder and by layers above (RPC).
@@ -237,12 +354,25 @@ function endBatch(framed: FramedSocket): void {
 }
 
 function framedOnData(this: FramedHost, chunk: Buffer): void {
-  this[kFramed]?._decoder?.push(chunk)
+  const framed = this[kFramed]
+  const decoder = framed?._decoder
+  if (decoder === undefined) return
+  decoder.push(chunk)
+  if ((framed as FramedSocket)._paused !== 0 && decoder.bufferedBytes > READ_AHEAD_BYTES) this.pause()
+}
+
+function endTurn(framed: FramedSocket): void {
+  framed.resumeReading(PAUSE_TURN)
+}
+
+function destroyThis(this: Socket): void {
+  this.destroy()
 }
 
 function framedOnDrain(this: FramedHost): void {
   const framed = this[kFramed]
   if (framed === undefined) return
+  framed.resumeReading(PAUSE_WRITE)
   const waiter = framed._drain
   framed._drain = undefined
   waiter?.resolve()

@@ -6,22 +6,46 @@
 import type { Socket } from 'node:net'
 import { CioError, codes, type CioErrorCode } from '../errors.js'
 import { encodeFrame } from '../frame/encoder.js'
+import { PAUSE_BUSY, PAUSE_WRITE, type FramedSocket } from '../frame/framed-socket.js'
 import type { RpcHandlers } from './handlers.js'
 import { RpcFault, type RpcRequest } from './protocol.js'
 import { isPromiseLike, quote } from './validate.js'
 import type { RpcCall, RpcPeerApi } from './types.js'
 
-/** A peer as the dispatcher sees it: its public face and the registries it answers with, in order. */
+/** A peer as the dispatcher sees it: its public face, the registries it answers with, in order, and its count of requests being answered. */
 export interface DispatchingPeer extends RpcPeerApi {
   readonly _registries: readonly RpcHandlers[]
+  /** Requests being answered now. */
+  _answering: number
+  /** Requests being answered whose handlers asked for `call.signal`; made on first use. */
+  _watched: Set<{ abort(reason: CioError): void }> | undefined
 }
 
 /** What a request interceptor returns when it answered or refused the request itself. */
 export const HANDLED: unique symbol = Symbol('cio.rpc.handled')
 
-/** Runs the handlers for `request` and answers it; `caller` becomes the handlers' `call.caller`. */
+/**
+ * Runs the handlers for `request` and answers it; `caller` becomes the
+ * handlers' `call.caller`. At `maxIncomingCalls` requests being answered
+ * the connection stops being read until one is.
+ */
 export function handleRequest(peer: DispatchingPeer, request: RpcRequest, caller: object | undefined): void {
+  if (++peer._answering >= peer.maxIncomingCalls) peer.framed.pauseReading(PAUSE_BUSY)
   new RequestRun(peer, request, caller).step(undefined)
+}
+
+/** One request fewer being answered. */
+function answered(peer: DispatchingPeer): void {
+  if (peer._answering-- === peer.maxIncomingCalls) peer.framed.resumeReading(PAUSE_BUSY)
+}
+
+/**
+ * Writes an answer; when the socket's buffer is full the connection stops
+ * being read until it drains, so a peer that sends but does not read
+ * cannot make answers pile up here.
+ */
+export function sendAnswer(framed: FramedSocket, frame: Buffer): void {
+  if (!framed.sendFrame(frame)) framed.pauseReading(PAUSE_WRITE)
 }
 
 /**
@@ -39,6 +63,8 @@ class RequestRun implements RpcCall {
   private registry = 0
   private index = 0
   private ran = false
+  private done = false
+  private controller: AbortController | undefined = undefined
 
   constructor(peer: DispatchingPeer, request: RpcRequest, readonly caller: object | undefined) {
     this.peer = peer
@@ -49,6 +75,21 @@ class RequestRun implements RpcCall {
 
   get socket(): Socket {
     return this.peer.socket
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController()
+      const peer = this.peer
+      if (peer.closed) this.controller.abort(new CioError(codes.DISCONNECTED, 'the connection closed before this request was answered'))
+      else if (!this.done) (peer._watched ??= new Set()).add(this)
+    }
+    return this.controller.signal
+  }
+
+  /** The connection closed while this request was being answered. */
+  abort(reason: CioError): void {
+    this.controller?.abort(reason)
   }
 
   /**
@@ -130,7 +171,11 @@ class RequestRun implements RpcCall {
 
   /** Encodes and writes a response; an unencodable one becomes a fault. */
   private send(message: object): void {
-    const framed = this.peer.framed
+    const peer = this.peer
+    this.done = true
+    answered(peer)
+    if (this.controller !== undefined) peer._watched?.delete(this)
+    const framed = peer.framed
     // Gone: the caller's side has already failed the call with DISCONNECTED.
     if (framed.closed || !framed.socket.writable) return
     let frame: Buffer
@@ -150,8 +195,7 @@ class RequestRun implements RpcCall {
         return
       }
     }
-    // Responses are not throttled: `false` only means the kernel is behind.
-    framed.sendFrame(frame)
+    sendAnswer(framed, frame)
   }
 }
 
@@ -166,19 +210,20 @@ export function answerRequest(peer: RpcPeerApi, id: number, result?: unknown): v
 
 /**
  * Answers request `id` with a fault of `code`. With `close`, the connection
- * is then ended: the fault is flushed first and the peer sees a clean end
- * (TLS close_notify, then FIN), so it can read why it was turned away.
+ * is then ended without reading another byte: the fault is flushed first
+ * and the peer sees a clean end (TLS close_notify, then FIN), so it can
+ * read why it was turned away.
  */
 export function refuseRequest(peer: RpcPeerApi, id: number, code: CioErrorCode, message: string, close = false): void {
   sendDirect(peer, { id, fault: { code, message } })
-  if (close) peer.socket.end()
+  if (close) peer.framed.closeAfterFlush()
 }
 
 function sendDirect(peer: RpcPeerApi, message: object): void {
   const framed = peer.framed
   if (framed.closed || !framed.socket.writable) return
   try {
-    framed.sendFrame(encodeFrame(message, framed.maxFrameBytes))
+    sendAnswer(framed, encodeFrame(message, framed.maxFrameBytes))
   } catch (error) {
     // Only a maxFrameBytes too small for a short answer gets here.
     framed.fail(error instanceof CioError ? error : new CioError(codes.INTERNAL_ERROR, String(error)))

@@ -16,6 +16,8 @@ export const DEFAULT_CALL_TIMEOUT = 30_000
 /** Default cap on the calls one peer may have waiting at once: 1024. */
 export const DEFAULT_MAX_PENDING_CALLS = 1024
 
+/** Default cap on the requests one peer answers at once: 1024. */
+export const DEFAULT_MAX_INCOMING_CALLS = 1024
 
 /** Options of an RPC peer; all optional. */
 export interface RpcPeerOptions {
@@ -40,6 +42,13 @@ export interface RpcPeerOptions {
    * @default 1024
    */
   maxPendingCalls?: number
+  /**
+   * Requests from the other side this peer answers at once. At the cap the
+   * connection stops being read until one is answered, so a peer that
+   * pipelines calls to a slow handler holds at most this many.
+   * @default 1024
+   */
+  maxIncomingCalls?: number
 }
 
 /** {@link RpcPeerOptions} with defaults applied. */
@@ -47,6 +56,7 @@ export interface ResolvedRpcOptions {
   handlers: readonly RpcHandlers[]
   callTimeout: number
   maxPendingCalls: number
+  maxIncomingCalls: number
 }
 
 /**
@@ -54,7 +64,7 @@ export interface ResolvedRpcOptions {
  * @throws CioError `INVALID_OPTION` naming the option.
  */
 export function resolveRpcOptions(options: RpcPeerOptions): ResolvedRpcOptions {
-  const { handlers, callTimeout = DEFAULT_CALL_TIMEOUT, maxPendingCalls = DEFAULT_MAX_PENDING_CALLS } = options
+  const { handlers, callTimeout = DEFAULT_CALL_TIMEOUT, maxPendingCalls = DEFAULT_MAX_PENDING_CALLS, maxIncomingCalls = DEFAULT_MAX_INCOMING_CALLS } = options
   const list: unknown[] = handlers === undefined ? [] : Array.isArray(handlers) ? handlers : [handlers]
   if (!list.every((item) => item instanceof RpcHandlers)) {
     throw invalid('handlers', 'an RpcHandlers registry or an array of them', handlers)
@@ -65,7 +75,10 @@ export function resolveRpcOptions(options: RpcPeerOptions): ResolvedRpcOptions {
   if (typeof maxPendingCalls !== 'number' || !Number.isInteger(maxPendingCalls) || maxPendingCalls < 1) {
     throw invalid('maxPendingCalls', 'an integer of at least 1', maxPendingCalls)
   }
-  return { handlers: list as RpcHandlers[], callTimeout, maxPendingCalls }
+  if (typeof maxIncomingCalls !== 'number' || !Number.isInteger(maxIncomingCalls) || maxIncomingCalls < 1) {
+    throw invalid('maxIncomingCalls', 'an integer of at least 1', maxIncomingCalls)
+  }
+  return { handlers: list as RpcHandlers[], callTimeout, maxPendingCalls, maxIncomingCalls }
 }
 
 function invalid(option: string, expected: string, value: unknown): CioError {

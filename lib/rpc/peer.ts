@@ -112,6 +112,12 @@ export class RpcPeer implements RpcPeerApi {
   readonly callTimeout: number
   /** Most calls this peer may have waiting at once. */
   readonly maxPendingCalls: number
+  /** Most requests from the other side this peer answers at once (then it stops reading). */
+  readonly maxIncomingCalls: number
+  /** @internal Requests being answered now. */
+  _answering = 0
+  /** @internal Requests being answered whose handlers asked for `call.signal`; made on first use. */
+  _watched: Set<{ abort(reason: CioError): void }> | undefined = undefined
   /**
    * @internal Shared registries, then {@link handlers} once it exists. The
    * array may be shared with other peers (see {@link sharedRegistries}):
@@ -130,6 +136,7 @@ export class RpcPeer implements RpcPeerApi {
     this.framed = framed
     this.callTimeout = resolved.callTimeout
     this.maxPendingCalls = resolved.maxPendingCalls
+    this.maxIncomingCalls = resolved.maxIncomingCalls
     this._registries = sharedRegistries(options.handlers, resolved.handlers)
     ;(framed.socket as PeerHost)[kPeer] = this
     // Most framed sockets carry nothing but their peer: it then takes the
@@ -285,6 +292,7 @@ function peerClosed(framed: FramedSocket, error: Error | undefined): void {
   const peer = peerOf(framed.socket)
   if (peer === undefined) return
   rejectAll(peer, framed.failure ?? error)
+  abortAnswering(peer, framed.failure ?? error)
   peer.interceptor?.closed?.(peer, framed.failure ?? error)
 }
 
@@ -333,6 +341,15 @@ function rejectAll(peer: RpcPeer, cause: Error | undefined): void {
   for (const entry of map.values()) {
     finish(entry)?.settle(new CallFailure(codes.DISCONNECTED, `call ${entry.id} (${entry.action}) lost: the connection closed`, cause))
   }
+}
+
+/** Aborts the signals of the requests still being answered: their answers can no longer be sent. */
+function abortAnswering(peer: RpcPeer, cause: Error | undefined): void {
+  const watched = peer._watched
+  if (watched === undefined) return
+  peer._watched = undefined
+  const reason = new CioError(codes.DISCONNECTED, 'the connection closed before this request was answered', { cause })
+  for (const run of watched) run.abort(reason)
 }
 
 /** The RPC peer of `socket`, if it has one. */

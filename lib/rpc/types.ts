@@ -31,6 +31,12 @@ export interface RpcCall {
    * `AgentServer` puts the agent's record here); undefined on a bare peer.
    */
   readonly caller: object | undefined
+  /**
+   * Aborts when the answer can no longer be sent: the connection closed
+   * (reason: a `CioError` with code `DISCONNECTED`). Made on first read, so
+   * handlers that never look at it cost nothing.
+   */
+  readonly signal: AbortSignal
 }
 
 /**
@@ -72,6 +78,8 @@ export interface RpcPeerApi {
   readonly callTimeout: number
   /** Most calls the peer may have waiting at once. */
   readonly maxPendingCalls: number
+  /** Most requests from the other side the peer answers at once (then it stops reading). */
+  readonly maxIncomingCalls: number
   /** Calls currently waiting for a response. */
   readonly pendingCalls: number
   /** True once the connection has closed. */

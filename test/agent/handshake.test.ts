@@ -7,8 +7,9 @@ import { inspect } from 'node:util'
 import { generate } from 'selfsigned'
 import {
   channelBinding, clientProof, createNonce, encodeChallenge, encodeHello, encodeResponse, NONCE_BYTES,
-  parseChallenge, parseHello, parseResponse, PROOF_BYTES, secretKey, serverProof, verifyProof,
+  parseChallenge, parseHello, parseResponse, PROOF_BYTES, secretKey, serverProof, verifyProof, handshakeKey, HANDSHAKE_KDF, MIN_SECRET_BYTES,
 } from '../../lib/agent/handshake.js'
+import { createHmac, scryptSync } from 'node:crypto'
 import { codes } from '../../lib/errors.js'
 
 const secret = 'my secure shared secret'
@@ -52,7 +53,7 @@ t.test('handshake - the server proof is not a client proof (reflection)', async 
 
 t.test('handshake - a wrong secret fails', async (t) => {
   const [na, ns] = [createNonce(), createNonce()]
-  t.notOk(verifyProof(clientProof(secret, na, ns), clientProof('wrong secret', na, ns)))
+  t.notOk(verifyProof(clientProof(secret, na, ns), clientProof('the wrong shared secret', na, ns)))
   t.notOk(verifyProof(serverProof(secret, na, ns), serverProof(secret + ' ', na, ns)))
 })
 
@@ -87,6 +88,36 @@ t.test('handshake - an empty or missing secret is INVALID_OPTION and never shown
   const key = secretKey(secret)
   t.equal(secretKey(key), key, 'a KeyObject is used as is')
   t.notMatch(inspect(key), secret)
+})
+
+t.test('handshake - secrets under 16 bytes are INVALID_OPTION, 16 are accepted', async (t) => {
+  t.equal(MIN_SECRET_BYTES, 16)
+  for (const bad of ['x', 'sunshine42', 'a'.repeat(15), Buffer.alloc(15, 1), createSecretKey(Buffer.alloc(15, 1))]) {
+    t.throws(() => secretKey(bad), { code: codes.INVALID_OPTION, details: { option: 'secret', minBytes: 16 } }, String(bad))
+  }
+  t.throws(() => secretKey('ééééééé'), { code: codes.INVALID_OPTION }, '7 characters are 14 UTF-8 bytes')
+  t.ok(secretKey('a'.repeat(16)))
+  t.ok(secretKey('éééééééé'), '8 characters, 16 bytes')
+})
+
+t.test('handshake - the HMAC key is scrypt(secret) with the documented parameters, derived once per secret', async (t) => {
+  const { N, r, p, keyBytes, salt, maxmem } = HANDSHAKE_KDF
+  t.same({ N, r, p, keyBytes }, { N: 32768, r: 8, p: 1, keyBytes: 32 })
+  const expected = scryptSync(Buffer.from(secret), salt, keyBytes, { N, r, p, maxmem })
+  const key = handshakeKey(secret)
+  t.same(key.export(), expected)
+  t.equal(handshakeKey(secret), key, 'the same KeyObject again: derived once')
+  t.equal(handshakeKey(Buffer.from(secret)), key, 'whatever form the secret comes in')
+  t.equal(handshakeKey(key), key, 'a derived key is used as it is')
+  const na = createNonce()
+  const ns = createNonce()
+  const hmac = createHmac('sha256', expected)
+  for (const field of [Buffer.from('cio-agent/client'), na, ns, Buffer.alloc(0)]) {
+    const length = Buffer.alloc(4)
+    length.writeUInt32BE(field.length)
+    hmac.update(length).update(field)
+  }
+  t.same(clientProof(secret, na, ns), hmac.digest(), 'the proof is HMAC-SHA256 under the derived key')
 })
 
 t.test('handshake - verifyProof is false on a length mismatch or non-buffers, without throwing', async (t) => {

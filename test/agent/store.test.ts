@@ -152,7 +152,7 @@ t.test('file store - an unreadable file is STORE_FAILED with the cause', { skip:
 
 t.test('file store - a directory in place of the file is STORE_FAILED on load', async (t) => {
   const file = join(t.testdir({ 'store.json': {} }), 'store.json')
-  await t.rejects(FileStore({ file }).load(), { code: codes.STORE_FAILED, message: /Cannot read/, cause: { code: 'EISDIR' } })
+  await t.rejects(FileStore({ file }).load(), { code: codes.STORE_FAILED, message: /Cannot read.*not a regular file/ })
 })
 
 t.test('file store - __proto__ and constructor.prototype keys are dropped', async (t) => {

@@ -10,7 +10,7 @@ import type { ClientContext } from '../../lib/core/types.js'
 import { peerOf } from '../../lib/rpc/peer.js'
 import { seeded } from '../helpers/random.js'
 
-const SECRET = 'calls-secret'
+const SECRET = 'calls test shared secret'
 const CALLS = Number(process.env.FAULT_CALLS ?? 100_000)
 const AGENTS = 8
 /** Calls in flight at once. */

@@ -8,7 +8,7 @@ import { CioError } from '../../lib/errors.js'
 import { encodeFrame } from '../../lib/frame/encoder.js'
 import { RawReader } from '../helpers/framing.js'
 
-const SECRET = 'flood-secret'
+const SECRET = 'flood test shared secret'
 const SOCKETS = Number(process.env.FAULT_SOCKETS ?? 1000)
 /** Short, for the silent sockets; the wrong-secret run keeps the default (10 s), so no answer races the timer. */
 const HANDSHAKE_TIMEOUT = 300
@@ -99,7 +99,7 @@ t.test(`faults - ${SOCKETS} handshakes with a wrong secret are each answered WRO
     socket.write(encodeFrame({ id: 1, action: 'cio.hello', body: { nonce: nonce.toString('base64') } }))
     const challenge = (await reader.next()) as { result: { nonce: string } }
     // A well-formed proof, made with another secret.
-    const proof = clientProof('not-the-secret', nonce, Buffer.from(challenge.result.nonce, 'base64')).toString('base64')
+    const proof = clientProof('not the secret, but long enough', nonce, Buffer.from(challenge.result.nonce, 'base64')).toString('base64')
     socket.write(encodeFrame({ id: 2, action: 'cio.prove', body: { proof } }))
     const answer = (await reader.next()) as { id: number; fault?: { code: string } }
     const code = answer.id === 2 ? (answer.fault?.code ?? 'no fault') : `answer to ${answer.id}`

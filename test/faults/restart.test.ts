@@ -3,7 +3,7 @@ import t from 'tap'
 import { Child, type ChildEvent } from './children.js'
 import { spread } from './stats.js'
 
-const SECRET = 'restart-secret'
+const SECRET = 'restart test shared secret'
 const AGENTS = Number(process.env.FAULT_AGENTS ?? 500)
 const CHILDREN = 2
 /** Longest wait for any one step; a hang fails the test instead of stalling it. */

@@ -46,7 +46,7 @@ type Stats = ChildEvent & { agents: number; unique: number; memory: Memory; cpu:
 
 export async function runStress(options: StressOptions): Promise<StressFigures> {
   const stepMs = options.stepMs ?? 120_000
-  const secret = 'stress-secret'
+  const secret = 'stress test shared secret'
   const server = new Child('agent-server', { secret, quiet: true, heartbeatInterval: 15_000 }, options.teardown, ['--expose-gc'])
   const { port } = (await server.wait('listening', stepMs)) as ChildEvent & { port: number }
   const before = (await server.ask({ cmd: 'stats' }, 'stats', stepMs)) as Stats

@@ -140,7 +140,7 @@ t.test('frame decoder - an oversize length is refused from the header alone, bef
   Buffer.allocUnsafe = allocUnsafe
   t.equal(sink.errors.length, 1)
   t.equal(sink.errors[0]?.code, codes.FRAME_TOO_LARGE)
-  t.match(sink.errors[0]?.message, /4294967295 bytes, above maxFrameBytes 8388608/)
+  t.match(sink.errors[0]?.message, /4294967295 bytes, above the limit of 8388608/)
   t.same(sink.errors[0]?.details, { length: 0xffffffff, maxFrameBytes: DEFAULT_MAX_FRAME_BYTES })
   t.ok(largest < 64, `no large allocation (largest ${largest})`)
   t.equal(d.bufferedBytes, 0)

@@ -9,6 +9,7 @@
  */
 import { CioError, codes } from '../../lib/errors.js'
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, type FrameSink } from '../../lib/frame/decoder.js'
+import { DEFAULT_MAX_JSON_DEPTH } from '../../lib/frame/json-depth.js'
 import { seeded, type Random } from '../helpers/random.js'
 import { chunkings, frameOf, jsonText, mutate, payloadBytes, randomBytes, sameJson } from './gen.js'
 
@@ -25,6 +26,14 @@ export interface Expected {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/** Nesting of a parsed value: 0 for a scalar, 1 + the deepest child for an array or object. */
+function depthOf(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0
+  let deepest = 0
+  for (const child of Object.values(value)) deepest = Math.max(deepest, depthOf(child))
+  return deepest + 1
+}
 
 /**
  * The frame rules of README "Protocol", applied to a complete byte stream.
@@ -43,7 +52,9 @@ export function referenceDecode(stream: Uint8Array, max: number): Expected {
     let text: string
     try {
       text = utf8.decode(stream.subarray(at + 4, at + 4 + length))
-      values.push(JSON.parse(text))
+      const value: unknown = JSON.parse(text)
+      if (depthOf(value) > DEFAULT_MAX_JSON_DEPTH) throw new Error('too deep')
+      values.push(value)
     } catch {
       return { values, code: 'FRAME_INVALID', buffered: 0, end: at }
     }
@@ -113,8 +124,8 @@ function makeStream(random: Random, max: number): { bytes: Buffer; valid: unknow
     if (roll < 0.35) values.push(JSON.parse(payload.toString('utf8')))
   }
   const stream = Buffer.concat(frames)
-  // Mostly-valid streams are only a valid-stream oracle when the cap admits every frame.
-  if (roll < 0.35) return { bytes: stream, valid: frames.every((f) => f.length - 4 <= max) ? values : undefined }
+  // Mostly-valid streams are only a valid-stream oracle when the caps admit every frame.
+  if (roll < 0.35) return { bytes: stream, valid: frames.every((f) => f.length - 4 <= max) && values.every((v) => depthOf(v) <= DEFAULT_MAX_JSON_DEPTH) ? values : undefined }
   let bytes: Buffer = stream
   const mutations = random.int(1, 3)
   for (let i = 0; i < mutations; i++) bytes = mutate(random, bytes, boundaries, max).bytes

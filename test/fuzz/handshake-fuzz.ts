@@ -19,7 +19,7 @@ import { badName, handshakeCase, type HandshakeCase, type HelloBody, type ProveB
 
 /** Longest wait for any one expected event before it counts as a hang. */
 /** The secret the fuzz target and its agents share. */
-export const HANDSHAKE_SECRET = 'fuzz-secret'
+export const HANDSHAKE_SECRET = 'fuzz test shared secret'
 const SECRET = HANDSHAKE_SECRET
 const MAX_FRAME_BYTES = 65_536
 

@@ -4,6 +4,7 @@ import tls from 'node:tls'
 import t, { type Test } from 'tap'
 import buildCio from '../../lib/index.js'
 import { testCerts } from '../helpers/certs.js'
+import { generateCerts } from '../../lib/tls/certs.js'
 import { listenLocal, track } from '../helpers/net.js'
 
 async function mutualServer(t: Test, extra: Record<string, unknown>) {
@@ -60,6 +61,25 @@ t.test('authenticate-client - rejectClient takes over the rejection', async (t) 
   t.same(served, [])
 })
 
+t.test('authenticate-client - a certificate with an allowed name from another CA is refused without asking', async (t) => {
+  const asked: unknown[] = []
+  const { server, served, connect } = await mutualServer(t, {
+    isClientAllowed(name: string | undefined) {
+      asked.push(name)
+      return name === 'alice'
+    },
+  })
+  // Anyone can make a CA and sign "alice" with it; rejectUnauthorized: false lets the TLS handshake pass.
+  const forged = (await generateCerts({ clients: ['alice'] })).clients.alice!
+  const { port } = server.address() as { port: number }
+  const socket = track(t, tls.connect({ port, host: '127.0.0.1', key: forged.key, cert: forged.cert, rejectUnauthorized: false }))
+  const [name] = await Promise.all([once(server, 'clientRejected').then(([n]) => n as unknown), outcome(socket)])
+  t.equal(name, 'alice', 'rejected, under the name it claimed')
+  t.same(asked, [], 'the allow-list was never asked about an unverified certificate')
+  t.same(served, [])
+  t.equal(await outcome(connect('alice')), 'welcome', 'the real alice still gets in')
+})
+
 t.test('authenticate-client - a client without a certificate is handled, not a crash', async (t) => {
   const asked: unknown[] = []
   const { server, connect } = await mutualServer(t, {
@@ -70,7 +90,7 @@ t.test('authenticate-client - a client without a certificate is handled, not a c
   })
   const [name] = await Promise.all([once(server, 'clientRejected').then(([n]) => n as unknown), outcome(connect())])
   t.equal(name, undefined)
-  t.same(asked, [undefined, undefined])
+  t.same(asked, [], 'unverified (no certificate): refused without asking')
 })
 
 t.test('authenticate-client - a handler that returns nothing rejects (safe default)', async (t) => {
@@ -89,14 +109,14 @@ t.test('authenticate-client - a throwing isClientAllowed closes that client with
   t.equal((error as { code?: string }).code, 'CHAIN_FAILED')
 })
 
-t.test('authenticate-client - plain servers ask with no name and no certificate', async (t) => {
+t.test('authenticate-client - plain servers with an allow-list refuse every client (nothing is verified)', async (t) => {
   const cio = buildCio()
   const asked: unknown[] = []
   const server = cio.server({ isClientAllowed: (...args: unknown[]) => (asked.push(...args), true) })
-  server.on('connection', (socket: Socket) => socket.end('ok'))
+  const rejected = once(server, 'clientRejected')
   const port = await listenLocal(t, server)
   const client = track(t, cio.client({ port, host: '127.0.0.1' }))
   client.resume()
-  await once(client, 'close')
-  t.same(asked, [undefined, undefined])
+  await Promise.all([once(client, 'close'), rejected])
+  t.same(asked, [])
 })

@@ -141,13 +141,14 @@ t.test('rpc options - bad options and arguments are refused with codes that name
     [{ callTimeout: '5' }, 'callTimeout'],
     [{ maxPendingCalls: 0 }, 'maxPendingCalls'],
     [{ maxPendingCalls: 1.5 }, 'maxPendingCalls'],
+    [{ maxIncomingCalls: 0 }, 'maxIncomingCalls'],
     [{ handlers: { on() {} } }, 'handlers'],
   ] as const) {
     const error = thrown(() => resolveRpcOptions(options as never))
     t.equal(error.code, codes.INVALID_OPTION, option)
     t.equal(error.details.option, option)
   }
-  t.same(resolveRpcOptions({}), { handlers: [], callTimeout: 30_000, maxPendingCalls: 1024 }, 'the defaults')
+  t.same(resolveRpcOptions({}), { handlers: [], callTimeout: 30_000, maxPendingCalls: 1024, maxIncomingCalls: 1024 }, 'the defaults')
   const socket = track(t, new net.Socket())
   t.equal(thrown(() => attachRpc(socket, { maxFrameBytes: 0 })).code, codes.INVALID_OPTION)
   const peer = attachRpc(track(t, new net.Socket()))

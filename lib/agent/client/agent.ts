@@ -23,6 +23,7 @@ import { resolveAgentOptions, type AgentOptions, type ResolvedAgentOptions } fro
 import { AgentNameStore } from './name-store.js'
 import { isReservedAction, type Welcome } from '../protocol.js'
 import { backoffDelay } from '../backoff.js'
+import { tlsFailure } from './failures.js'
 import type { CioOptions } from '../../core/options.js'
 import type { AgentAddress } from '../url.js'
 import { RpcHandlers } from '../../rpc/handlers.js'
@@ -39,7 +40,13 @@ export interface AgentEvents {
   disconnected: [reason: Error | undefined]
   /** A handshake after a reconnect is done. */
   reconnected: [name: string]
-  /** `WRONG_SECRET` (the agent stops), `DUPLICATE_ID` (it keeps retrying), `STORE_FAILED`, and failures when `reconnect` is false. Emitted only if listened to. */
+  /**
+   * On every attempt that fails for a reason a person must fix, while the
+   * agent keeps retrying: `WRONG_SECRET` (then at the longest backoff; the
+   * agent stops instead with `stopOnWrongSecret`), `TLS_FAILED` (a
+   * certificate not trusted, a wrong name), `DUPLICATE_ID`, `STORE_FAILED`;
+   * and any failure when `reconnect` is false. Emitted only if listened to.
+   */
   error: [error: CioError]
 }
 
@@ -47,6 +54,9 @@ export interface AgentEvents {
 export interface AgentConnector {
   connect(host: string): Agent
 }
+
+/** Failures reported on every attempt (see the `error` event). */
+const LOUD: ReadonlySet<string> = new Set([codes.WRONG_SECRET, codes.TLS_FAILED, codes.DUPLICATE_ID, codes.STORE_FAILED])
 
 const State = { STARTING: 0, CONNECTING: 1, READY: 2, WAITING: 3, STOPPED: 4, CLOSED: 5 } as const
 type State = (typeof State)[keyof typeof State]
@@ -95,6 +105,8 @@ export class Agent extends CodedEmitter<AgentEvents> {
   #names: AgentNameStore | undefined
   #everReady = false
   #attempt = 0
+  /** The last attempt failed with WRONG_SECRET: the next waits the longest backoff. */
+  #wrongSecret = false
   /** Index in `addresses` of the server being tried: a random start spreads agents over a cluster. */
   #endpoint = -1
   #reconnectTimer: NodeJS.Timeout | undefined
@@ -278,6 +290,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
     this.#state = State.READY
     this.#peer = connection.peer
     this.#attempt = 0
+    this.#wrongSecret = false
     this.#name = welcome.name
     this.#names?.save(welcome.name)
     if (o.heartbeatInterval > 0) connection.timer = setInterval(beatClient, o.heartbeatInterval, connection, o.heartbeatInterval).unref()
@@ -290,12 +303,15 @@ export class Agent extends CodedEmitter<AgentEvents> {
 
   #onFailed(error: unknown): void {
     if (this.#state === State.CLOSED) return
-    const failure = error instanceof CioError ? error : new CioError(codes.INTERNAL_ERROR, describeError(error), { cause: error })
+    const coded = error instanceof CioError ? error : new CioError(codes.INTERNAL_ERROR, describeError(error), { cause: error })
+    const failure = tlsFailure(coded) ?? coded
     const o = this.#options as ResolvedAgentOptions
-    if (failure.code === codes.WRONG_SECRET) this.#stop(failure)
-    else if (o.reconnect === undefined) this.#stop(failure)
-    else if (failure.code === codes.DUPLICATE_ID) emitError(this, failure, o.log)
-    else o.log?.(`handshake failed: ${failure.code} ${failure.message}`)
+    if (o.reconnect === undefined || (failure.code === codes.WRONG_SECRET && o.stopOnWrongSecret)) this.#stop(failure)
+    else if (LOUD.has(failure.code)) {
+      // A relayed or misconfigured attempt must not take the agent down for good: retry, slowly.
+      if (failure.code === codes.WRONG_SECRET) this.#wrongSecret = true
+      emitError(this, failure, o.log)
+    } else o.log?.(`handshake failed: ${failure.code} ${failure.message}`)
   }
 
   #onClosed(connection: ClientConnection, error: Error | undefined): void {
@@ -311,7 +327,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
         this.#state = State.STOPPED
       } else {
         this.#attempt += 1
-        const delay = backoffDelay(this.#attempt, o.reconnect)
+        const delay = this.#wrongSecret ? backoffDelay(1, { ...o.reconnect, initialDelay: o.reconnect.maxDelay }) : backoffDelay(this.#attempt, o.reconnect)
         this.#state = State.WAITING
         this.#reconnectTimer = setTimeout(() => this.#connect(), delay)
         o.log?.(`connection lost${error === undefined ? '' : ` (${error.message})`}; reconnecting in ${delay} ms`)

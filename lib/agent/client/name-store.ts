@@ -8,7 +8,7 @@
 import type { CioError } from '../../errors.js'
 import { storeError } from '../store.js'
 import { isAgentName } from '../protocol.js'
-import type { DataStore, StoreDoc } from '../store.js'
+import { DEFAULT_STORE_TIMEOUT, settleWithin, type DataStore, type StoreDoc } from '../store.js'
 import { LEGACY_AGENT_NAME_KEY } from '../compat.js'
 
 export class AgentNameStore {
@@ -26,7 +26,8 @@ export class AgentNameStore {
   /** The stored name, or undefined (none yet, an invalid one, or a failing store). */
   async load(): Promise<string | undefined> {
     try {
-      const doc = await this.#store.load()
+      // A load that never settles (a FIFO, a dead database) must not keep the agent from connecting.
+      const doc = await settleWithin(this.#store.load(), DEFAULT_STORE_TIMEOUT, 'load')
       const legacy = doc?.name === undefined && doc?.[LEGACY_AGENT_NAME_KEY] !== undefined
       const name = legacy ? doc?.[LEGACY_AGENT_NAME_KEY] : doc?.name
       if (name === undefined) return undefined

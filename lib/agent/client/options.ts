@@ -8,7 +8,7 @@ import type { Cio } from '../../core/types.js'
 import { CioError, codes } from '../../errors.js'
 import { checkMs, checkStore, optionsWithRole, passedOptions, resolveLogger, type OptionRole } from '../options.js'
 import type { AgentLogger } from '../events.js'
-import { secretKey, type Secret } from '../handshake.js'
+import { handshakeKey, type Secret } from '../handshake.js'
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, type AgentCommonOptions } from '../options.js'
 import type { DataStore, StoreDoc } from '../store.js'
 import { collectTls, hasTlsMaterial, rejectUnknown } from '../tls.js'
@@ -41,6 +41,8 @@ export interface AgentOptions extends AgentCommonOptions, CertOptions {
   tlsOptions?: ConnectionOptions
   /** Reconnect backoff (`initialDelay` 100 ms, `factor` 2, `maxDelay` 5000 ms), or `false` not to reconnect. @default the backoff above */
   reconnect?: BackoffOptions | boolean
+  /** Stop for good after `WRONG_SECRET` instead of retrying at the longest backoff. @default false */
+  stopOnWrongSecret?: boolean
 }
 
 /** The options once checked. */
@@ -60,20 +62,26 @@ export interface ResolvedAgentOptions {
   heartbeatInterval: number
   log: AgentLogger | undefined
   cio: Cio | undefined
+  stopOnWrongSecret: boolean
 }
 
 /** Every option of `Agent` and what becomes of it (see {@link OptionRole}). */
 const OPTION_ROLES = {
   host: 'own', secret: 'own', dataStore: 'own', tlsOptions: 'own', timeout: 'own', reconnect: 'own', handshakeTimeout: 'own', heartbeatInterval: 'own',
-  logger: 'own', debug: 'own', cio: 'own',
+  logger: 'own', debug: 'own', cio: 'own', stopOnWrongSecret: 'own',
   key: 'tls', cert: 'tls', ca: 'tls', pfx: 'tls', private: 'tls', public: 'tls', root: 'tls', passphrase: 'tls', rejectUnauthorized: 'tls', servername: 'tls',
-  maxFrameBytes: 'passed', maxPendingCalls: 'passed',
+  maxFrameBytes: 'passed', maxPendingCalls: 'passed', maxIncomingCalls: 'passed', maxJsonDepth: 'passed',
 } as const satisfies Record<keyof AgentOptions, OptionRole>
 
 const TLS_KEYS = optionsWithRole(OPTION_ROLES, 'tls')
 const PASSED = optionsWithRole(OPTION_ROLES, 'passed')
 const KNOWN: ReadonlySet<string> = new Set(Object.keys(OPTION_ROLES))
 
+function checkBoolean(value: unknown, option: string): boolean {
+  if (value === undefined) return false
+  if (typeof value !== 'boolean') throw new CioError(codes.INVALID_OPTION, `The "${option}" option must be a boolean, got ${typeof value}.`, { details: { option } })
+  return value
+}
 /** Most servers one agent may list in `host`. */
 const MAX_HOSTS = 64
 
@@ -85,7 +93,7 @@ export function resolveAgentOptions(input: unknown): ResolvedAgentOptions {
   const options = input as Record<string, unknown>
   rejectUnknown(options, KNOWN, 'Agent')
   if (options.host === undefined) throw new CioError(codes.INVALID_OPTION, 'The "host" option is required: where the agent server is, e.g. "tls://example.com:7788".', { details: { option: 'host' } })
-  const secret = secretKey(options.secret)
+  const secret = handshakeKey(options.secret as Secret)
   const tls = collectTls(options, TLS_KEYS)
   const material = hasTlsMaterial(tls, true)
   const hosts: unknown[] = Array.isArray(options.host) ? options.host : [options.host]
@@ -109,6 +117,8 @@ export function resolveAgentOptions(input: unknown): ResolvedAgentOptions {
   }
   const timeout = checkMs(options.timeout, 'timeout', DEFAULT_CALL_TIMEOUT)
   const clientOptions: CioOptions = { ...tls, host: address.host, port: address.port, secure: address.secure, callTimeout: timeout, ...passedOptions(options, PASSED) }
+  // Both ends are cio: TLS 1.3 unless lowered in tlsOptions.
+  if (address.secure && clientOptions.minVersion === undefined) clientOptions.minVersion = 'TLSv1.3'
   return {
     secret,
     address,
@@ -121,5 +131,6 @@ export function resolveAgentOptions(input: unknown): ResolvedAgentOptions {
     heartbeatInterval: checkMs(options.heartbeatInterval, 'heartbeatInterval', DEFAULT_HEARTBEAT_INTERVAL, true),
     log: resolveLogger(options.logger, options.debug, 'cio agent'),
     cio: cio as Cio | undefined,
+    stopOnWrongSecret: checkBoolean(options.stopOnWrongSecret, 'stopOnWrongSecret'),
   }
 }

@@ -11,14 +11,15 @@ import { buildCio } from '../../core/builder.js'
 import type { Cio } from '../../core/types.js'
 import { CioError, codes, describeError } from '../../errors.js'
 import { allOrFailure, callAll, checkCall, type ByAgent, type SendOutcome } from '../calls.js'
-import { NameCounter } from './name-counter.js'
+import { Claim, NameCounter } from './name-counter.js'
 import { CodedEmitter } from '../errors.js'
 import { emitError, emitSafely, type AgentLogger } from '../events.js'
 import { ensureServerListeners } from '../chains.js'
 import { sweep } from '../heartbeat.js'
 import { addHooks, serverHookAdapter, type HookMap, type ServerCatchAll, type ServerHook } from '../hooks.js'
 import type { Welcome } from '../protocol.js'
-import { AgentServerHost, Phase, trackSockets, type AgentRecord, type ServerConnection } from './connection.js'
+import { AgentServerHost, Phase, type AgentRecord, type ServerConnection } from './connection.js'
+import { Gate } from './admission.js'
 import { resolveServerOptions, type AgentServerOptions, type ResolvedServerOptions } from './options.js'
 import { RpcHandlers } from '../../rpc/handlers.js'
 import type { CioServer } from '../../core/server-events.js'
@@ -32,7 +33,13 @@ export interface AgentServerEvents {
   agentDisconnected: [agent: AgentRecord, reason: Error | undefined]
   /** The server is listening. */
   listening: [address: AddressInfo]
-  /** `LISTEN_FAILED`, `STORE_FAILED`, and agents turned away (`WRONG_SECRET`, `DUPLICATE_ID`). Never thrown: emitted only if listened to. */
+  /**
+   * `LISTEN_FAILED`, `STORE_FAILED`, agents turned away (`WRONG_SECRET`,
+   * `DUPLICATE_ID`), connections closed at accept (`TOO_MANY_CONNECTIONS`,
+   * at most one a second with the count) and plain TCP reachable from other
+   * machines (`INSECURE_TRANSPORT`, once, when listening). Never thrown:
+   * emitted only if listened to.
+   */
   error: [error: CioError]
   /** With `cluster`: another node renewed its lease for the first time (its id). */
   nodeJoined: [node: string]
@@ -73,8 +80,8 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
   readonly #agents = new Map<string, ServerConnection>()
   /** Connections not admitted yet (admitted ones are in #agents). */
   readonly #connections = new Set<ServerConnection>()
-  /** TLS only: accepted sockets, TLS handshakes in progress included. */
-  readonly #sockets: Set<Socket> | undefined
+  /** Accepted sockets not admitted yet (TLS handshakes in progress included), with their deadlines. */
+  readonly #gate: Gate
   readonly #names: NameCounter
   readonly #ready: Promise<AddressInfo>
   #settleReady: { resolve(address: AddressInfo): void; reject(error: CioError): void; done: boolean }
@@ -89,7 +96,7 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
   constructor(options: AgentServerOptions) {
     super()
     const o = (this.#options = resolveServerOptions(options))
-    this.#names = new NameCounter(o.nameFormat, o.store, (error) => emitError(this, error, o.log))
+    this.#names = new NameCounter(o.nameFormat, o.store, (error) => emitError(this, error, o.log), o.storeTimeout)
     // First: a link already serving another server throws before anything is opened.
     this.#cluster = o.cluster
     this.#cluster?.attach(this.#makeClusterHost())
@@ -101,9 +108,15 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
     // Nobody may be awaiting ready(): its rejection must not count as unhandled.
     this.#ready.catch(noop)
     this.#settleReady = settle
-    // Over TCP every accepted socket becomes a connection at once; over TLS
-    // one may sit in its TLS handshake, which close() must end too.
-    this.#sockets = o.secure ? trackSockets(this.netServer) : undefined
+    const self = this
+    this.#gate = new Gate(this.netServer, {
+      handshakeTimeout: o.handshakeTimeout,
+      maxPendingHandshakes: o.maxPendingHandshakes,
+      get closing() {
+        return self.#closing !== undefined
+      },
+      dropped: (error) => emitError(this, error, o.log),
+    })
     this.netServer.on('listening', () => this.#onListening())
     this.netServer.on('error', (error: Error) => this.#onServerError(error))
     const log = o.log
@@ -234,7 +247,8 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
     // Agent sockets first, with the reason; then the rest (TLS handshakes in progress).
     for (const connection of this.#connections) connection.socket.destroy(reason)
     for (const connection of this.#agents.values()) connection.socket.destroy(reason)
-    for (const socket of this.#sockets ?? []) socket.destroy()
+    for (const socket of this.#gate.sockets) socket.destroy()
+    this.#gate.stop()
     if (this.#connections.size + this.#agents.size > 0) await new Promise<void>((resolve) => (this.#drained = resolve))
     await closed
     await this.#cluster?.close()
@@ -258,6 +272,9 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
     }
     get handshakeTimeout(): number {
       return this.server.#options.handshakeTimeout
+    }
+    get maxHandshakeFrameBytes(): number {
+      return this.server.#options.maxHandshakeFrameBytes
     }
     get log(): AgentLogger | undefined {
       return this.server.#options.log
@@ -283,29 +300,42 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
   }
 
   async #name(connection: ServerConnection, claimed: string | undefined): Promise<Welcome> {
-    await this.#names.loaded
+    await this.#names.ready()
     if (this.#closing !== undefined) throw new CioError(codes.CLOSED, 'The agent server is closing.')
     // Closed or turned away while the store loaded: it must not take a name it would never give back.
     if (connection.phase !== Phase.NAMING) throw new CioError(codes.DISCONNECTED, 'The connection ended before its name was settled.')
     if (this.#cluster !== undefined) return this.#clusterName(this.#cluster, connection, claimed)
-    let welcome: Welcome
-    let changed: boolean
-    if (claimed !== undefined) {
-      if (this.#agents.has(claimed)) {
-        throw new CioError(codes.DUPLICATE_ID, `The name ${claimed} belongs to an agent that is connected; the first connection keeps it.`, { details: { name: claimed } })
-      }
-      changed = this.#names.observe(claimed)
-      welcome = { name: claimed, firstTime: false }
-    } else {
-      welcome = { name: this.#names.next(), firstTime: true }
-      changed = true
+    let name: string
+    let firstTime = false
+    let changed = false
+    if (claimed !== undefined && this.#agents.has(claimed)) {
+      throw new CioError(codes.DUPLICATE_ID, `The name ${claimed} belongs to an agent that is connected; the first connection keeps it.`, { details: { name: claimed } })
     }
-    connection.name = welcome.name
+    const claim = claimed === undefined ? Claim.RENAME : this.#names.claim(claimed)
+    if (claim === Claim.RENAME) {
+      // Throws STORE_FAILED while the counter is not the store's; a name
+      // still held by a connection (claimed while the store failed) is skipped.
+      do name = this.#names.next()
+      while (this.#agents.has(name))
+      firstTime = changed = true
+    } else {
+      name = claimed as string
+      changed = claim === Claim.MOVED
+    }
+    connection.name = name
     this.#connections.delete(connection)
-    this.#agents.set(welcome.name, connection)
-    // A name is given out only once the counter that covers it is saved.
-    if (changed) await this.#names.persist()
-    return welcome
+    this.#agents.set(name, connection)
+    // A name is given out only once the counter that covers it is saved; a failed save refuses it.
+    if (changed) {
+      try {
+        await this.#names.persist()
+      } catch (error) {
+        if (this.#agents.get(name) === connection) this.#agents.delete(name)
+        connection.name = undefined
+        throw error
+      }
+    }
+    return { name, firstTime }
   }
 
   /** Names an agent through the cluster: Redis decides, across every node, whether a claimed name is free. */
@@ -351,7 +381,7 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
   #makeClusterHost(): ClusterHost {
     const o = this.#options
     return {
-      secret: o.secret,
+      secret: o.sharedSecret,
       nameFormat: o.nameFormat,
       log: o.log,
       highWater: () => this.#names.highWater(),
@@ -401,6 +431,11 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
     this.#settleReady.resolve(address)
     this.#options.log?.(`listening on ${address.address}:${address.port} (${this.#options.secure ? 'TLS' : 'TCP'})`)
     emitSafely(this, 'listening', [address], this.#options.log)
+    if (this.#options.insecure) {
+      emitError(this, new CioError(codes.INSECURE_TRANSPORT, `The agent server listens on ${address.address}:${address.port} over plain TCP: anyone on the path reads every message and can test guesses of the secret offline. Use TLS, or say protocol: 'tcp' to accept this.`, {
+        details: { address: address.address, port: address.port },
+      }), this.#options.log)
+    }
   }
 
   #onServerError(cause: Error): void {

@@ -12,7 +12,7 @@ import type { Welcome } from '../protocol.js'
 import type { CioError } from '../../errors.js'
 import type { RpcPeer } from '../../rpc/peer.js'
 import type { RpcHandlers } from '../../rpc/handlers.js'
-import { kServerConnection, kTrackedSockets } from '../../core/symbols.js'
+import { kServerConnection } from '../../core/symbols.js'
 
 /**
  * A connected agent as the server's users see it: made anew for every
@@ -58,8 +58,10 @@ export abstract class AgentServerHost {
   abstract readonly hooks: RpcHandlers
   /** The shared secret, as a KeyObject. */
   abstract readonly secret: KeyObject
-  /** Milliseconds a connection has to complete the handshake. */
+  /** Milliseconds a connection has to complete the handshake, from accept. */
   abstract readonly handshakeTimeout: number
+  /** Largest frame accepted before admission. */
+  abstract readonly maxHandshakeFrameBytes: number
   /** True once `close()` was called: new connections are turned away. */
   abstract readonly closing: boolean
   abstract readonly log: AgentLogger | undefined
@@ -81,8 +83,6 @@ export abstract class AgentServerHost {
 
 /** What the handshake needs until it is done; dropped then, so an idle agent does not carry it. */
 export class HandshakeState {
-  /** The deadline (`handshakeTimeout`). */
-  timer: NodeJS.Timeout | undefined = undefined
   /** The agent's hello: its nonce and claimed name. */
   clientNonce: Buffer | undefined = undefined
   claimed: string | undefined = undefined
@@ -116,32 +116,6 @@ export class ServerConnection implements Beating {
   get socket(): Socket {
     return this.peer.framed.socket
   }
-}
-
-type Tracked = Socket & { [kTrackedSockets]?: Set<Socket> }
-
-function trackSocket(this: Tracked, socket: Tracked): void {
-  const set = this[kTrackedSockets]
-  if (set === undefined) return
-  set.add(socket)
-  socket[kTrackedSockets] = set
-  socket.on('close', untrackSocket)
-}
-
-function untrackSocket(this: Tracked): void {
-  this[kTrackedSockets]?.delete(this)
-}
-
-/**
- * Keeps every socket `server` accepts in the returned set until it closes,
- * so that `close()` can end them all, TLS handshakes in progress included.
- * Named handlers, no closure per connection.
- */
-export function trackSockets(server: Server): Set<Socket> {
-  const set = new Set<Socket>()
-  ;(server as unknown as Tracked)[kTrackedSockets] = set
-  server.on('connection', trackSocket)
-  return set
 }
 
 type ConnectionHost = Socket & { [kServerConnection]?: ServerConnection }

@@ -7,8 +7,9 @@
  *   - `cio.hello` and `cio.prove` are answered here, in that order only;
  *   - until the handshake is done any other request gets `NOT_AUTHORIZED`
  *     and the connection is ended after that answer;
- *   - a handshake not done within `handshakeTimeout` destroys the socket
- *     (`HANDSHAKE_TIMEOUT`);
+ *   - a handshake not done within `handshakeTimeout` of the accept destroys
+ *     the socket (`HANDSHAKE_TIMEOUT`, see `admission.ts`), and until then
+ *     frames are capped at `maxHandshakeFrameBytes`;
  *   - afterwards `cio.ping` is answered at once, other `cio.` actions get
  *     `UNKNOWN_ACTION`, and the rest goes to the hooks.
  *
@@ -21,8 +22,9 @@ import { channelBinding, clientProof, createNonce, encodeChallenge, parseHello, 
 import { agentActions, answerReservedAction, isAgentName, RESERVED_PREFIX, type Welcome } from '../protocol.js'
 import { quote } from '../../rpc/validate.js'
 import { resetBeat } from '../heartbeat.js'
-import { AgentServerHost, Phase, ServerConnection, serverConnectionOf, setServerConnection, type AgentRecord, type HandshakeState } from './connection.js'
+import { AgentServerHost, Phase, ServerConnection, serverConnectionOf, setServerConnection, type AgentRecord } from './connection.js'
 import { answerRequest, HANDLED, refuseRequest } from '../../rpc/dispatch.js'
+import { admitSocket, serveSocket } from './admission.js'
 import { peerOf, type RpcInterceptor, type RpcPeer } from '../../rpc/peer.js'
 import type { RpcRequest } from '../../rpc/protocol.js'
 
@@ -81,7 +83,8 @@ function onNamed(connection: ServerConnection, id: number, welcome: Welcome): vo
   // The welcome is written before the owner announces the agent, so that a
   // call made from an `agentConnected` listener follows it on the wire.
   answerRequest(connection.peer, id, welcome)
-  clearTimeout(connection.handshake?.timer)
+  admitSocket(connection.socket)
+  connection.peer.framed.limitIncoming(connection.peer.framed.maxFrameBytes)
   connection.handshake = undefined
   connection.phase = Phase.READY
   resetBeat(connection)
@@ -116,17 +119,10 @@ function interceptServerRequest(peer: RpcPeer, request: RpcRequest): AgentRecord
   return HANDLED
 }
 
-function onHandshakeTimeout(connection: ServerConnection): void {
-  connection.socket.destroy(new CioError(codes.HANDSHAKE_TIMEOUT, `The agent handshake did not complete within ${connection.host.handshakeTimeout} ms.`, {
-    details: { handshakeTimeout: connection.host.handshakeTimeout, remoteAddress: connection.socket.remoteAddress },
-  }))
-}
-
 /** The connection closed; runs after the RPC layer failed the pending calls. */
 function serverClosed(peer: RpcPeer, error: Error | undefined): void {
   const connection = serverConnectionOf(peer.socket)
   if (connection === undefined || connection.phase === Phase.CLOSED) return
-  clearTimeout(connection.handshake?.timer)
   connection.handshake = undefined
   connection.phase = Phase.CLOSED
   connection.host.closed(connection, error)
@@ -145,7 +141,8 @@ export function startServerHandshake(context: ServerClientContext): void {
   const socket = context.serverClient
   const peer = peerOf(socket)
   if (peer === undefined) throw new CioError(codes.INTERNAL_ERROR, 'cio/agent-server needs cio/rpc to run before it (was it disabled or removed?).')
-  if (host.closing || peer.closed) {
+  // No deadline means the socket is past it or was not accepted by the server's gate.
+  if (host.closing || peer.closed || !serveSocket(socket)) {
     socket.destroy()
     return
   }
@@ -153,6 +150,6 @@ export function startServerHandshake(context: ServerClientContext): void {
   setServerConnection(socket, connection)
   peer.interceptor = serverInterceptor
   peer.answerWith(host.hooks)
-  ;(connection.handshake as HandshakeState).timer = setTimeout(onHandshakeTimeout, host.handshakeTimeout, connection)
+  peer.framed.limitIncoming(host.maxHandshakeFrameBytes)
   host.opened(connection)
 }

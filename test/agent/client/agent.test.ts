@@ -7,6 +7,7 @@ import { codes, type CioError } from '../../../lib/errors.js'
 import { cioRejection, rejection } from '../../helpers/framing.js'
 import { thrown } from '../../helpers/errors.js'
 import { testCerts } from '../../helpers/certs.js'
+import { generateCerts } from '../../../lib/tls/certs.js'
 import { listenLocal } from '../../helpers/net.js'
 import { agentOptions, gate, makeAgent, next, pause, readyAgent, SECRET, startServer, TRANSPORTS } from '../../helpers/agents.js'
 
@@ -38,6 +39,22 @@ t.test('agent - the error codes are static string constants, and err == Agent.CO
   for (const code of ['TIMEOUT', 'UNKNOWN_ACTION', 'OFFLINE', 'UNKNOWN_AGENT', 'NO_CONNECTED_AGENTS', 'AGENT_NOT_CONNECTED', 'WRONG_SECRET', 'DUPLICATE_ID', 'NOT_AUTHORIZED', 'INVALID_MESSAGE', 'INTERNAL_ERROR', 'DISCONNECTED'] as const) {
     t.equal(Agent[code], code)
   }
+})
+
+t.test('agent - a server certificate the agent does not trust is TLS_FAILED on every attempt, not only in debug', async (t) => {
+  const { port } = await startServer(t, true)
+  const other = await generateCerts()
+  const agent = new Agent({ host: `tls://127.0.0.1:${port}`, secret: SECRET, ca: other.ca.cert, reconnect: { initialDelay: 1, maxDelay: 20 } })
+  t.teardown(() => agent.close())
+  const [first] = (await next(agent, 'error')) as [CioError]
+  const [second] = (await next(agent, 'error')) as [CioError]
+  t.equal(first.code, codes.TLS_FAILED)
+  t.equal(second.code, codes.TLS_FAILED, 'and again')
+  t.match(first.details, { tlsCode: /CERT|SIGNATURE|ISSUER/ })
+  const wrongName = new Agent({ host: `tls://127.0.0.1:${port}`, secret: SECRET, ca: (await testCerts()).ca.cert, servername: 'elsewhere.example', reconnect: { initialDelay: 1, maxDelay: 20 } })
+  t.teardown(() => wrongName.close())
+  const [named] = (await next(wrongName, 'error')) as [CioError]
+  t.match(named, { code: codes.TLS_FAILED, details: { tlsCode: 'ERR_TLS_CERT_ALTNAME_INVALID' } })
 })
 
 for (const { secure, name: transport } of TRANSPORTS) {
@@ -155,20 +172,26 @@ for (const { secure, name: transport } of TRANSPORTS) {
     t.equal((waited.cause as CioError).code, codes.CLOSED)
   })
 
-  t.test(`agent - a wrong secret: the server cannot prove itself, the agent emits WRONG_SECRET and stops (${transport})`, async (t) => {
+  t.test(`agent - a wrong secret: WRONG_SECRET on every attempt, retried at the longest backoff; stopOnWrongSecret stops (${transport})`, async (t) => {
     const { server, port } = await startServer(t, secure)
     let connections = 0
     server.netServer.on('connection', () => connections++)
-    const agent = await makeAgent(t, port, secure, { secret: 'not the secret', reconnect: { initialDelay: 5, maxDelay: 5 } })
-    const [error] = (await next(agent, 'error')) as [CioError]
-    t.ok((error as unknown) == Agent.WRONG_SECRET)
-    t.equal(error.details.side, 'server', 'the agent found the server could not prove the secret')
-    await pause(80)
-    t.equal(connections, 1, 'no reconnect storm: it stopped')
+    const agent = await makeAgent(t, port, secure, { secret: 'not the secret, but long enough', reconnect: { initialDelay: 1, maxDelay: 60 } })
+    const errors: CioError[] = []
+    agent.on('error', (error) => errors.push(error))
+    await next(agent, 'error')
+    const [again] = (await next(agent, 'error')) as [CioError]
+    t.ok((again as unknown) == Agent.WRONG_SECRET, 'reported again on the next attempt')
+    t.equal(again.details.side, 'server', 'the agent found the server could not prove the secret')
+    t.ok(connections >= 2 && connections <= 3, `it retried, slowly (${connections} connections)`)
     const offline = await cioRejection(agent.send('x'))
-    t.equal(offline.code, codes.OFFLINE)
-    t.equal((offline.cause as CioError).code, codes.WRONG_SECRET)
+    t.equal(offline.code, codes.OFFLINE, 'offline meanwhile')
     t.same(server.getAgents(), [])
+    const stopping = await makeAgent(t, port, secure, { secret: 'not the secret, but long enough', stopOnWrongSecret: true, reconnect: { initialDelay: 1, maxDelay: 1 } })
+    const [error] = (await next(stopping, 'error')) as [CioError]
+    t.equal(error.code, codes.WRONG_SECRET)
+    const stopped = await cioRejection(stopping.send('x'))
+    t.equal((stopped.cause as CioError).code, codes.WRONG_SECRET, 'stopped for good')
   })
 
   t.test(`agent - reconnect: false emits the failure and stays offline (${transport})`, async (t) => {

@@ -228,17 +228,32 @@ t.test('agent server - a user cio instance: its own listeners run around the age
   t.equal(cio.getServerClientChain().array.filter((fn) => fn.options?.id === 'cio/agent-server').length, 1, 'the listener is added once per cio')
 })
 
-t.test('agent server - a failing data store emits STORE_FAILED and the server carries on counting in memory', async (t) => {
-  const store = { load: () => Promise.reject(new Error('disk on fire')), save: () => Promise.reject(new Error('disk still on fire')) }
+t.test('agent server - a failing data store fails closed: new agents are refused and retry, named ones get in, nothing is saved', async (t) => {
+  let loads = 0
+  const saved: unknown[] = []
+  const store = {
+    load: () => (++loads <= 1 ? Promise.reject(new Error('disk on fire')) : Promise.resolve({ counter: 41 })),
+    save: (doc: unknown) => (saved.push(doc), Promise.resolve()),
+  }
   const server = new AgentServer({ secret: SECRET, port: 0, host: '127.0.0.1', dataStore: store })
   t.teardown(() => server.close())
   const errors: CioError[] = []
   server.on('error', (error) => errors.push(error))
   const { port } = await server.ready()
-  const { name } = await readyAgent(t, port, false)
-  t.equal(name, 'A1')
-  t.same(errors.map((error) => error.code), [codes.STORE_FAILED, codes.STORE_FAILED], 'load and save failures reported')
-  t.match(errors[0]?.message, /disk on fire/)
+  // A returning agent is admitted under its name while the store fails.
+  const { name: returning } = await readyAgent(t, port, false, { dataStore: new MemoryStore({ name: 'A7' }) })
+  t.equal(returning, 'A7')
+  t.same(saved, [], 'nothing saved while the counter is not the store\'s')
+  // A new agent: refused with STORE_FAILED until the load is retried (once a second), then named after the stored counter.
+  const fresh = await makeAgent(t, port, false, { reconnect: { initialDelay: 200, maxDelay: 400 } })
+  const refusals: string[] = []
+  fresh.on('error', (error) => refusals.push(error.code))
+  const name = await new Promise<string>((resolve) => fresh.once('ready', resolve))
+  t.ok(refusals.length >= 1 && refusals.every((code) => code === codes.STORE_FAILED), 'refused with STORE_FAILED while the counter was not loaded')
+  t.equal(name, 'A42', 'named from the counter loaded on retry, never A1')
+  t.equal(loads, 2, 'loaded again')
+  t.match(errors[0], { code: codes.STORE_FAILED, message: /disk on fire/ })
+  t.same(saved, [{ counter: 42 }])
   const bad = new AgentServer({ secret: SECRET, port: 0, host: '127.0.0.1', dataStore: new MemoryStore({ counter: -3 }) })
   t.teardown(() => bad.close())
   const [invalid] = (await next(bad, 'error')) as [CioError]
@@ -267,16 +282,19 @@ t.test('agent server - a throwing listener is reported as INTERNAL_ERROR; a thro
   t.ok(lines.some((line) => /an "error" listener threw: error listener bug/.test(line)), 'logged, not thrown')
 })
 
-t.test('agent server - a FileStore that cannot write reports its own STORE_FAILED', async (t) => {
+t.test('agent server - a FileStore that cannot write refuses the name with its own STORE_FAILED', async (t) => {
   const dir = t.testdir()
   const server = new AgentServer({ secret: SECRET, port: 0, host: '127.0.0.1', dataStore: FileStore({ file: join(dir, 'missing', 'server.json') }) })
   t.teardown(() => server.close())
   const errors: CioError[] = []
   server.on('error', (error) => errors.push(error))
   const { port } = await server.ready()
-  await readyAgent(t, port, false)
+  const agent = await makeAgent(t, port, false, { reconnect: false })
+  const [refused] = (await next(agent, 'error')) as [CioError]
+  t.equal(refused.code, codes.STORE_FAILED, 'the agent is told why it got no name')
   t.equal(errors[0]?.code, codes.STORE_FAILED)
   t.match(errors[0]?.details, { file: /server\.json$/ }, 'the store\'s own error, with its file')
+  t.same(server.getAgents(), [], 'no name was given out')
 })
 
 t.test('agent server - connections arriving while it closes are turned away', async (t) => {

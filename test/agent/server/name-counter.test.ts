@@ -1,5 +1,5 @@
 import t from 'tap'
-import { NameCounter } from '../../../lib/agent/server/name-counter.js'
+import { Claim, MAX_CLAIM_JUMP, NameCounter } from '../../../lib/agent/server/name-counter.js'
 import { parseNameFormat } from '../../../lib/agent/names.js'
 import { MemoryStore, type DataStore, type StoreDoc } from '../../../lib/agent/store.js'
 import { codes, type CioError } from '../../../lib/errors.js'
@@ -10,12 +10,12 @@ const FORMAT = parseNameFormat('A#')
 /** A counter over `store`, with the errors it reports collected. */
 function counterOver(store: DataStore<StoreDoc> | undefined): { counter: NameCounter; errors: CioError[] } {
   const errors: CioError[] = []
-  return { counter: new NameCounter(FORMAT, store, (error) => errors.push(error)), errors }
+  return { counter: new NameCounter(FORMAT, store, (error) => errors.push(error), 1000), errors }
 }
 
 t.test('name-counter - without a store it counts from 1 and saving is a no-op', async (t) => {
   const { counter, errors } = counterOver(undefined)
-  await counter.loaded
+  t.equal(await counter.ready(), true)
   t.same([counter.next(), counter.next()], ['A1', 'A2'])
   await counter.persist()
   await counter.idle()
@@ -24,37 +24,46 @@ t.test('name-counter - without a store it counts from 1 and saving is a no-op', 
 
 t.test('name-counter - a stored counter is loaded, and naming goes on past it', async (t) => {
   const { counter, errors } = counterOver(new MemoryStore({ counter: 5 }))
-  await counter.loaded
+  t.equal(await counter.ready(), true)
   t.equal(counter.next(), 'A6')
   t.same(errors, [])
 })
 
-t.test('name-counter - a name agents come back with moves the counter past it; known names are those given or seen', async (t) => {
+t.test('name-counter - without a store a name agents come back with moves the counter past it, by a bounded jump; known names are those given or seen', async (t) => {
   const { counter } = counterOver(undefined)
-  await counter.loaded
+  t.equal(await counter.ready(), true)
   t.equal(counter.next(), 'A1')
-  t.equal(counter.observe('A7'), true, 'a name of ours past the counter: time to save')
-  t.equal(counter.observe('A3'), false, 'one below it changes nothing')
-  t.equal(counter.observe('old-agent'), false, 'a foreign name never moves the counter')
+  t.equal(counter.claim('A7'), Claim.MOVED, 'a name of ours past the counter: time to save')
+  t.equal(counter.claim('A3'), Claim.KEEP, 'one below it changes nothing')
+  t.equal(counter.claim('old-agent'), Claim.KEEP, 'a foreign name never moves the counter')
+  t.equal(counter.claim(`A${8 + MAX_CLAIM_JUMP}`), Claim.RENAME, 'too far ahead: renamed, the counter stays')
   t.equal(counter.next(), 'A8', 'A7 is never handed out again')
   for (const name of ['A1', 'A5', 'A8', 'old-agent']) t.ok(counter.known(name), `${name} is known`)
   for (const name of ['A9', 'other-agent']) t.notOk(counter.known(name), `${name} is not`)
 })
 
-t.test('name-counter - a store that fails to load is reported as STORE_FAILED, and naming starts from 0', async (t) => {
-  const failing: DataStore<StoreDoc> = { save: async () => {}, load: async () => Promise.reject(new Error('disk gone')) }
+t.test('name-counter - a store that fails to load is reported as STORE_FAILED and gives no name; claims below a jump are kept and passed once it loads', async (t) => {
+  let fail = true
+  const failing: DataStore<StoreDoc> = { save: async () => {}, load: async () => (fail ? Promise.reject(new Error('disk gone')) : { counter: 3 }) }
   const { counter, errors } = counterOver(failing)
-  await counter.loaded
+  t.equal(await counter.ready(), false)
   t.match(errors, [{ code: codes.STORE_FAILED, message: /agent server's data store failed to load: disk gone/, details: { action: 'load' } }])
-  t.equal(counter.next(), 'A1')
+  t.throws(() => counter.next(), { code: codes.STORE_FAILED }, 'no new name, rather than A1 again')
+  t.equal(counter.claim('A9'), Claim.KEEP, 'an agent coming back is kept')
+  t.equal(counter.claim(`A${10 + MAX_CLAIM_JUMP}`), Claim.RENAME)
+  t.equal(await counter.ready(), false, 'not retried within a second')
+  fail = false
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  t.equal(await counter.ready(), true, 'retried after a second: loaded')
+  t.equal(counter.next(), 'A10', 'past the name claimed meanwhile, not only past the stored counter')
 })
 
 t.test('name-counter - a stored counter that is not a whole number of at least 0 is reported, not trusted', async (t) => {
   for (const doc of [{ counter: -1 }, { counter: 1.5 }, { counter: '7' }, { counter: 2 ** 60 }]) {
     const { counter, errors } = counterOver(new MemoryStore<StoreDoc>(doc))
-    await counter.loaded
+    t.equal(await counter.ready(), false)
     t.match(errors, [{ code: codes.STORE_FAILED, message: /it holds no valid counter/, details: { action: 'load' } }], JSON.stringify(doc))
-    t.equal(counter.next(), 'A1')
+    t.throws(() => counter.next(), { code: codes.STORE_FAILED })
   }
 })
 
@@ -69,7 +78,7 @@ t.test('name-counter - saves asked for while one runs share the next one: two sa
     },
   }
   const { counter, errors } = counterOver(store)
-  await counter.loaded
+  t.equal(await counter.ready(), true)
   counter.next()
   const first = counter.persist()
   await new Promise((resolve) => setImmediate(resolve))
@@ -89,21 +98,30 @@ t.test('name-counter - saves asked for while one runs share the next one: two sa
   t.same(errors, [])
 })
 
-t.test('name-counter - a failing save is reported and never rejects', async (t) => {
+t.test('name-counter - a failing save is reported and rejects, so the name it covers is not used', async (t) => {
   const store: DataStore<StoreDoc> = { load: async () => undefined, save: async () => Promise.reject(new Error('read-only')) }
   const { counter, errors } = counterOver(store)
-  await counter.loaded
+  t.equal(await counter.ready(), true)
   counter.next()
-  await counter.persist()
+  await t.rejects(counter.persist(), { code: codes.STORE_FAILED })
   t.match(errors, [{ code: codes.STORE_FAILED, message: /failed to save: read-only/, details: { action: 'save' } }])
-  await counter.persist()
+  await t.rejects(counter.persist(), { code: codes.STORE_FAILED })
   t.equal(errors.length, 2, 'the next save is tried again')
+  await counter.idle()
+})
+
+t.test('name-counter - with a healthy store, a claim past the counter is renamed, not followed', async (t) => {
+  const { counter } = counterOver(new MemoryStore({ counter: 5 }))
+  t.equal(await counter.ready(), true)
+  t.equal(counter.claim('A9007199254740990'), Claim.RENAME)
+  t.equal(counter.claim('A5'), Claim.KEEP)
+  t.equal(counter.next(), 'A6')
 })
 
 t.test('name counter - reads websocket-agent 1.2\'s { lastName }, continues after it and rewrites the store as { counter }', async (t) => {
   const store = new MemoryStore({ lastName: 'A0007' })
-  const counter = new NameCounter(parseNameFormat('A####'), store, (error) => t.fail(error.message))
-  await counter.loaded
+  const counter = new NameCounter(parseNameFormat('A####'), store, (error) => t.fail(error.message), 1000)
+  t.equal(await counter.ready(), true)
   await counter.idle()
   t.same(await store.load(), { counter: 7 }, 'cio\'s format from then on')
   t.equal(counter.next(), 'A0008')
@@ -111,15 +129,15 @@ t.test('name counter - reads websocket-agent 1.2\'s { lastName }, continues afte
 })
 
 t.test('name counter - { counter } wins over a stray lastName', async (t) => {
-  const counter = new NameCounter(parseNameFormat('A#'), new MemoryStore({ counter: 2, lastName: 'A9' }), (error) => t.fail(error.message))
-  await counter.loaded
+  const counter = new NameCounter(parseNameFormat('A#'), new MemoryStore({ counter: 2, lastName: 'A9' }), (error) => t.fail(error.message), 1000)
+  t.equal(await counter.ready(), true)
   t.equal(counter.next(), 'A3')
 })
 
-t.test('name counter - a lastName the format does not produce is STORE_FAILED, and counting starts from 0', async (t) => {
+t.test('name counter - a lastName the format does not produce is STORE_FAILED, and no name is given out', async (t) => {
   const errors: CioError[] = []
-  const counter = new NameCounter(parseNameFormat('A####'), new MemoryStore({ lastName: 'B12' }), (error) => errors.push(error))
-  await counter.loaded
+  const counter = new NameCounter(parseNameFormat('A####'), new MemoryStore({ lastName: 'B12' }), (error) => errors.push(error), 1000)
+  t.equal(await counter.ready(), false)
   t.match(errors, [{ code: 'STORE_FAILED', message: /lastName "B12".*"A####"/ }])
-  t.equal(counter.next(), 'A0001')
+  t.throws(() => counter.next(), { code: 'STORE_FAILED' })
 })

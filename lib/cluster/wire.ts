@@ -6,7 +6,7 @@
  *   <signature>.<json>
  *
  * `signature` is the base64url HMAC-SHA256 of the JSON text under a key
- * derived (HKDF, label `cio-cluster`) from the agents' secret: whoever can
+ * derived (HKDF, label `cio-cluster`) from the handshake key, scrypt(secret): whoever can
  * write to Redis still cannot call agents. Every function here is pure.
  */
 import { createHmac, hkdfSync, timingSafeEqual, type KeyObject } from 'node:crypto'
@@ -83,7 +83,11 @@ const MAX_TTL = 0x7fff_ffff
 /** More parts than this would each be tiny: refused as nonsense. */
 const MAX_PARTS = 100_000
 
-/** The key that signs messages between nodes, derived from the agents' secret. */
+/**
+ * The key that signs messages between nodes: HKDF of the handshake key,
+ * itself scrypt(secret), so that messages read from Redis give an offline
+ * guess at the secret the same scrypt cost as a recorded handshake.
+ */
 export function clusterKey(secret: KeyObject): Buffer {
   return Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'cio-cluster', 32))
 }

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis'
 import { codes, CioError } from '../../lib/errors.js'
 import { keyPrefix } from '../../lib/redis/index.js'
 import { clusterKey, encodeMessage } from '../../lib/cluster/wire.js'
-import { secretKey } from '../../lib/agent/handshake.js'
+import { handshakeKey } from '../../lib/agent/handshake.js'
 import { SECRET } from '../helpers/agents.js'
 import { needRedis, startRedis } from '../helpers/redis.js'
 import { clusterAgent, startNode, until, type TestNode } from './nodes.js'
@@ -98,18 +98,18 @@ t.test('cluster - hostile messages on a node inbox are dropped and counted', asy
   t.teardown(() => raw.disconnect())
   await raw.connect()
   const inbox = `${keyPrefix('cio')}inbox:${a.server.nodeId}`
-  const good = encodeMessage(clusterKey(secretKey(SECRET)), { v: 1, t: 'call', id: 1_000_000, from: 'evil~x', name: agent.name, action: 'steal', ttl: 1000 })
-  const wrongKey = encodeMessage(clusterKey(secretKey('another secret entirely')), { v: 1, t: 'call', id: 1, from: 'evil~y', name: agent.name, action: 'steal', ttl: 1000 })
+  const good = encodeMessage(clusterKey(handshakeKey(SECRET)), { v: 1, t: 'call', id: 1_000_000, from: 'evil~x', name: agent.name, action: 'steal', ttl: 1000 })
+  const wrongKey = encodeMessage(clusterKey(handshakeKey('another secret entirely')), { v: 1, t: 'call', id: 1, from: 'evil~y', name: agent.name, action: 'steal', ttl: 1000 })
   const hostile = [
     'not a message',
     `${'A'.repeat(43)}.{}`,
     wrongKey,
     good.slice(0, 44) + good.slice(44).replace('steal', 'steaL'),
     `${good.slice(0, 43)}.${'x'.repeat(2 * 1024 * 1024)}`,
-    encodeMessage(clusterKey(secretKey(SECRET)), { v: 1, t: 'reply', id: 424242, node: 'x', outcome: { ok: true, value: 1 }, delivered: true }),
-    encodeMessage(clusterKey(secretKey(SECRET)), { v: 2, t: 'call' } as never),
-    encodeMessage(clusterKey(secretKey(SECRET)), { v: 1, t: 'allReply', id: 3, node: 'x', part: 5, parts: 2, results: { __proto__: { ok: true } } } as never),
-    encodeMessage(clusterKey(secretKey(SECRET)), { v: 1, t: 'call', id: 2, from: 'evil~z', name: agent.name, action: 'steal', ttl: -5 }),
+    encodeMessage(clusterKey(handshakeKey(SECRET)), { v: 1, t: 'reply', id: 424242, node: 'x', outcome: { ok: true, value: 1 }, delivered: true }),
+    encodeMessage(clusterKey(handshakeKey(SECRET)), { v: 2, t: 'call' } as never),
+    encodeMessage(clusterKey(handshakeKey(SECRET)), { v: 1, t: 'allReply', id: 3, node: 'x', part: 5, parts: 2, results: { __proto__: { ok: true } } } as never),
+    encodeMessage(clusterKey(handshakeKey(SECRET)), { v: 1, t: 'call', id: 2, from: 'evil~z', name: agent.name, action: 'steal', ttl: -5 }),
   ]
   for (const text of hostile) t.equal(await raw.publish(inbox, text), 1, 'published to the node')
   await until(() => a.link.stats().dropped >= hostile.length, 3000, 'the drops')

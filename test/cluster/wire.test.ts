@@ -1,15 +1,15 @@
 import t from 'tap'
 import { clusterKey, decodeMessage, encodeMessage, type ClusterMessage } from '../../lib/cluster/wire.js'
-import { secretKey } from '../../lib/agent/handshake.js'
+import { handshakeKey } from '../../lib/agent/handshake.js'
 import { failureToWire, outcomeFromWire } from '../../lib/cluster/outcomes.js'
 import { CioError, codes } from '../../lib/errors.js'
 
-const key = clusterKey(secretKey('a secret of sixteen+ bytes'))
+const key = clusterKey(handshakeKey('a secret of sixteen+ bytes'))
 const call: ClusterMessage = { v: 1, t: 'call', id: 7, from: 'n1~abc', name: 'A1', action: 'do', body: { x: 1 }, ttl: 500 }
 
 t.test('cluster wire - a signed message round-trips; the key depends on the secret', async (t) => {
   t.same(decodeMessage(key, encodeMessage(key, call), 4096), call)
-  const other = clusterKey(secretKey('another secret, also long'))
+  const other = clusterKey(handshakeKey('another secret, also long'))
   t.equal(decodeMessage(other, encodeMessage(key, call), 4096), 'signature')
 })
 

@@ -381,7 +381,7 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
   #makeClusterHost(): ClusterHost {
     const o = this.#options
     return {
-      secret: o.sharedSecret,
+      secret: o.secret,
       nameFormat: o.nameFormat,
       log: o.log,
       highWater: () => this.#names.highWater(),

@@ -12,7 +12,7 @@ import type { ClusterLink } from '../../cluster/types.js'
 import { CioError, codes } from '../../errors.js'
 import { checkMs, checkStore, optionsWithRole, passedOptions, resolveLogger, type OptionRole } from '../options.js'
 import type { AgentLogger } from '../events.js'
-import { handshakeKey, secretKey, type Secret } from '../handshake.js'
+import { handshakeKey, type Secret } from '../handshake.js'
 import { DEFAULT_NAME_FORMAT, parseNameFormat, type NameFormat } from '../names.js'
 import { DEFAULT_STORE_TIMEOUT, type DataStore, type StoreDoc } from '../store.js'
 import { collectTls, hasTlsMaterial, rejectUnknown } from '../tls.js'
@@ -82,8 +82,6 @@ export interface AgentServerOptions extends AgentCommonOptions, CertOptions {
 export interface ResolvedServerOptions {
   /** The handshake's HMAC key: scrypt(secret). */
   secret: KeyObject
-  /** The secret itself, for the cluster link, which derives its own key from it. */
-  sharedSecret: KeyObject
   port: number
   host: string | undefined
   secure: boolean
@@ -145,8 +143,7 @@ export function resolveServerOptions(input: unknown): ResolvedServerOptions {
   }
   const options = input as Record<string, unknown>
   rejectUnknown(options, KNOWN, 'AgentServer')
-  const sharedSecret = secretKey(options.secret)
-  const secret = handshakeKey(sharedSecret)
+  const secret = handshakeKey(options.secret as Secret)
   const { port = DEFAULT_AGENT_PORT, host, protocol, cio } = options
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) throw invalid('port', `The "port" option must be an integer from 0 to 65535, got ${String(port)}.`)
   if (host !== undefined && (typeof host !== 'string' || host === '')) throw invalid('host', 'The "host" option must be a non-empty string.')
@@ -176,7 +173,6 @@ export function resolveServerOptions(input: unknown): ResolvedServerOptions {
   const maxHandshakeFrameBytes = resolveMaxFrameBytes(options.maxHandshakeFrameBytes ?? DEFAULT_MAX_HANDSHAKE_FRAME_BYTES)
   return {
     secret,
-    sharedSecret,
     port,
     host: host as string | undefined,
     secure,

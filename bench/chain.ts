@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   const listeners = userListeners()
   cio.onServerClient(listeners)
   const chain = cio.getServerClientChain()
-  const context: ServerClientContext = { cio, options: {}, server, serverClient: socket, secure: false }
+  const context: ServerClientContext = { cio, options: {}, server, serverClient: socket, secure: false, isSecure: false }
   chain.run({ context }) // orders once, outside the timing
   const direct = [...chain.array]
   const control = undefined as never

@@ -28,7 +28,7 @@ export async function demoCommand(out: Output): Promise<void> {
     out.say('[2/5] starting a TLS agent server on a free loopback port...')
     const server = new AgentServer({ secret, port: 0, host: '127.0.0.1', protocol: AgentServer.TLS, key: files.serverKey, cert: files.serverCert })
     closers.push(() => server.close())
-    server.onHook('add', (message: { a: number; b: number }, agent) => ({ sum: message.a + message.b, by: agent.name }))
+    server.onHook('add', (message: { a: number; b: number }, _socket, agent) => ({ sum: message.a + message.b, by: agent.name }))
     const { port } = await server.ready()
     out.record({ event: 'listening', port }, `      listening on 127.0.0.1:${port}`)
 

@@ -2,13 +2,14 @@ import { agentCommand, agentHelp } from './agent.js'
 import { callCommand, callHelp } from './call.js'
 import { certsCommand, certsHelp } from './certs.js'
 import { demoCommand, demoHelp } from './demo.js'
+import { lsCommand, lsHelp } from './ls.js'
 import { makeOutput } from './output.js'
 import { serveCommand, serveHelp } from './serve.js'
 import { UsageError } from './usage.js'
 
-export const usage = 'usage: cio <demo|certs|serve|agent|call> [options]   (cio <command> --help for details)'
+export const usage = 'usage: cio <demo|certs|serve|agent|call|ls> [options]   (cio <command> --help for details)'
 
-const helps: Record<string, string> = { demo: demoHelp, certs: certsHelp, serve: serveHelp, agent: agentHelp, call: callHelp }
+const helps: Record<string, string> = { demo: demoHelp, certs: certsHelp, serve: serveHelp, agent: agentHelp, call: callHelp, ls: lsHelp }
 
 /** Resolves on SIGINT or SIGTERM, so long-running commands can close cleanly. */
 function untilSignal(): Promise<void> {
@@ -52,6 +53,9 @@ export async function main(argv: string[], print = (line: string) => console.log
         return 0
       case 'agent':
         await agentCommand(rest, out, stop ?? untilSignal())
+        return 0
+      case 'ls':
+        await lsCommand(rest, out)
         return 0
       default:
         return await callCommand(rest, out)

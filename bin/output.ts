@@ -1,5 +1,7 @@
 /** Where a command writes: lines for people, or JSON lines for scripts with --json. */
 export interface Output {
+  /** True with --json. */
+  readonly json: boolean
   /** A line for people (suppressed with --json). */
   say(line: string): void
   /** A record: printed as JSON with --json, else through `human`. */
@@ -10,6 +12,7 @@ export interface Output {
 
 export function makeOutput(json: boolean, print: (line: string) => void, printError: (line: string) => void): Output {
   return {
+    json,
     say: (line) => {
       if (!json) print(line)
     },

@@ -53,6 +53,9 @@ const table = {
   TOO_MANY_CONNECTIONS: { agent: true },
   TLS_FAILED: { agent: true },
   INSECURE_TRANSPORT: { agent: true },
+  // several agent servers sharing one namespace (cio/redis)
+  CLUSTER_UNAVAILABLE: { agent: true },
+  NODE_LOST: { agent: true },
 } as const satisfies Record<string, { readonly agent: boolean }>
 
 type CodeTable = typeof table

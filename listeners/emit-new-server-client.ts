@@ -3,10 +3,11 @@ import { TLSSocket } from 'node:tls'
 import type { Cio } from '../lib/core/types.js'
 import type { Listener } from '../lib/chain/types.js'
 import { ChainError } from '../lib/chain/chain-error.js'
-import type { ServerClientContext, ServerContext } from '../lib/core/types.js'
+import type { ServerContext } from '../lib/core/types.js'
 import type { CioOptions } from '../lib/core/options.js'
 import { guardSocket } from '../lib/core/socket-guard.js'
 import { connectionChannel, type ConnectionMessage } from '../lib/core/diagnostics.js'
+import { serverClientContextOf } from '../lib/core/context.js'
 
 interface ServerState {
   cio: Cio
@@ -27,7 +28,7 @@ function serverOnConnection(this: Server, socket: Socket): void {
   // expensive work (TLS 1.2; TLS 1.3 has none): refused, the guard closes it.
   if (socket instanceof TLSSocket) socket.disableRenegotiation()
   if (connectionChannel.hasSubscribers) connectionChannel.publish({ socket, remoteAddress: socket.remoteAddress, secure: state.secure } satisfies ConnectionMessage)
-  const context: ServerClientContext = { cio: state.cio, options: state.options, owner: state.owner, server: this, serverClient: socket, secure: state.secure }
+  const context = serverClientContextOf(this, socket, state)
   const result = state.cio.getServerClientChain().run({ context })
   if (result.failed !== undefined || (!result.result && result.paused === undefined)) {
     this.emit('serverClientError', new ChainError('server-client', result), socket)

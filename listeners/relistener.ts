@@ -32,14 +32,13 @@ function count(options: CioOptions, name: 'retryDelay' | 'maxRetries'): number {
 /**
  * Remembers the arguments of each `listen()` call so a retry can repeat
  * them. The callback is left out: it is already registered once on
- * `listening` and must not be registered again by a retry.
+ * `listening` and must not be registered again by a retry. The attempt
+ * count is not reset here: a custom `relisten` retries by calling
+ * `listen()` itself, and those calls must count towards `maxRetries`.
  */
 function rememberingListen(this: net.Server, ...args: unknown[]): net.Server {
   const state = states.get(this)
-  if (state !== undefined) {
-    state.args = typeof args.at(-1) === 'function' ? args.slice(0, -1) : args
-    state.attempts = 0
-  }
+  if (state !== undefined) state.args = typeof args.at(-1) === 'function' ? args.slice(0, -1) : args
   return (listen as (...a: unknown[]) => net.Server).apply(this, args)
 }
 
@@ -72,6 +71,12 @@ function relistenEmit(this: net.Server, event: string | symbol, ...args: unknown
   return true
 }
 
+/** Listening at last: a later EADDRINUSE (after close() and listen()) starts a new count. */
+function serverOnListening(this: net.Server): void {
+  const state = states.get(this)
+  if (state !== undefined) state.attempts = 0
+}
+
 function serverOnClose(this: net.Server): void {
   const state = states.get(this)
   if (state?.timer !== undefined) {
@@ -91,6 +96,7 @@ export const relistener: Listener<ServerContext> = function relistener(_control,
   states.set(server, { args: [], attempts: 0, retryDelay: count(options, 'retryDelay'), maxRetries: count(options, 'maxRetries'), relisten, timer: undefined })
   server.listen = rememberingListen as typeof server.listen
   server.emit = relistenEmit as typeof server.emit
+  server.on('listening', serverOnListening)
   server.on('close', serverOnClose)
 }
 relistener.options = { id: 'cio/relistener', after: ['cio/createServer'] }

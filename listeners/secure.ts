@@ -18,9 +18,9 @@ export function wantsTls(options: CioOptions): boolean {
   )
 }
 
-/** Decides between `net` and `tls` and records it as `context.secure`. */
-export const secure: Listener<BaseContext & { secure?: boolean }> = function secure(_control, context) {
-  context.secure = wantsTls(context.options)
+/** Decides between `net` and `tls` and records it as `context.secure` (and `isSecure`, cio 0.5's name). */
+export const secure: Listener<BaseContext & { secure?: boolean; isSecure?: boolean }> = function secure(_control, context) {
+  context.isSecure = context.secure = wantsTls(context.options)
 }
 secure.options = { id: 'cio/secure', after: ['cio/move-aliases'] }
 

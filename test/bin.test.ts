@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
+import { needRedis, startRedis } from './helpers/redis.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const cli = join(root, 'dist', 'bin', 'cio.js')
@@ -72,7 +73,7 @@ t.test('command - demo --json prints one record per line', async (t) => {
 })
 
 t.test('command - bad arguments print a usage line and exit non-zero', async (t) => {
-  for (const args of [[], ['nope'], ['demo', 'extra'], ['certs'], ['serve', '--port', 'x'], ['serve', '--bogus'], ['serve', '--drain-timeout', '0'], ['agent', '--server', 'x:1', '--drain-timeout', 'soon'], ['call'], ['call', 'add'], ['agent'], ['call', 'add', '{not json', '--server', '127.0.0.1:1']]) {
+  for (const args of [[], ['nope'], ['demo', 'extra'], ['certs'], ['serve', '--port', 'x'], ['serve', '--bogus'], ['serve', '--namespace', 'x'], ['serve', '--drain-timeout', '0'], ['agent', '--server', 'x:1', '--drain-timeout', 'soon'], ['ls'], ['call'], ['call', 'add'], ['agent'], ['call', 'add', '{not json', '--server', '127.0.0.1:1']]) {
     const result = await run(t, args)
     t.equal(result.code, 2, `cio ${args.join(' ')} exits 2`)
     t.match(result.stderr, /usage: cio/, `cio ${args.join(' ')} prints usage`)
@@ -80,13 +81,13 @@ t.test('command - bad arguments print a usage line and exit non-zero', async (t)
 })
 
 t.test('command - every command has --help', async (t) => {
-  for (const command of ['demo', 'certs', 'serve', 'agent', 'call']) {
+  for (const command of ['demo', 'certs', 'serve', 'agent', 'call', 'ls']) {
     const result = await run(t, [command, '--help'])
     t.equal(result.code, 0)
     t.match(result.stdout, new RegExp(`usage: cio ${command}`))
   }
   const top = await run(t, ['--help'])
-  t.match(top.stdout, /usage: cio <demo\|certs\|serve\|agent\|call>/)
+  t.match(top.stdout, /usage: cio <demo\|certs\|serve\|agent\|call\|ls>/)
 })
 
 t.test('command - certs writes a CA, server and client certificates', async (t) => {
@@ -157,4 +158,25 @@ t.test('command - agent keeps its name in its store across restarts', async (t) 
   other.kill('SIGTERM')
   again.kill('SIGTERM')
   serve.kill('SIGTERM')
+})
+
+t.test('command - serve --redis joins a cluster; ls lists its nodes and agents', async (t) => {
+  if (!needRedis(t)) return
+  const redis = await startRedis(t)
+  const nodes = [0, 1].map(() => start(t, ['serve', '--port', '0', '--json', '--redis', redis.path, '--namespace', 'cli']))
+  const listening = await Promise.all(nodes.map((node) => waitForLine(node, (record) => record.event === 'listening')))
+  t.ok(listening.every((record) => typeof record.node === 'string'), 'each prints its node id')
+  const agent = start(t, ['agent', '--server', `127.0.0.1:${String(listening[0]?.port)}`, '--json'])
+  const ready = await waitForLine(agent, (record) => record.event === 'ready')
+  const ls = await run(t, ['ls', '--redis', redis.path, '--namespace', 'cli', '--json'])
+  t.equal(ls.code, 0, ls.stderr)
+  const records = ls.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
+  t.same(records.filter((record) => record.type === 'node').map((record) => record.id).sort(), listening.map((record) => record.node).sort(), 'both nodes')
+  t.same(records.filter((record) => record.type === 'agent'), [{ type: 'agent', name: ready.name, node: listening[0]?.node }], 'the agent and its node')
+  const other = await run(t, ['ls', '--redis', redis.path])
+  t.match(other.stdout, /0 nodes, 0 agents/, 'another namespace is empty')
+  agent.kill('SIGTERM')
+  for (const node of nodes) node.kill('SIGTERM')
+  const codes = await Promise.all(nodes.map(async (node) => ((await once(node, 'close')) as [number])[0]))
+  t.same(codes, [0, 0], 'nodes close cleanly')
 })

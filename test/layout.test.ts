@@ -2,7 +2,8 @@
  * The source layout's rules, checked on every test run: no import cycle
  * among lib/, listeners/ and bin/ (type-only imports count: a cycle of types
  * still ties the files' meaning together), and nothing directly in lib/ but
- * the public entry, the internal entry and the error table.
+ * the public entry (ES module and its CommonJS face), the internal entry
+ * and the error table.
  */
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
@@ -15,8 +16,8 @@ t.test('layout - no import cycles in lib, listeners and bin (type imports includ
   t.same(cycles.map((cycle) => cycle.map((file) => relative(root, file)).join(' -> ')), [])
 })
 
-t.test('layout - lib/ holds only index.ts, internal.ts and errors.ts beside the subsystem folders', async (t) => {
-  const allowed = new Set(['index.ts', 'internal.ts', 'errors.ts'])
+t.test('layout - lib/ holds only index.ts, index.cts, internal.ts and errors.ts beside the subsystem folders', async (t) => {
+  const allowed = new Set(['index.ts', 'index.cts', 'internal.ts', 'errors.ts'])
   const loose = readdirSync(join(root, 'lib')).filter((name) => !statSync(join(root, 'lib', name)).isDirectory())
   t.same(loose.filter((name) => !allowed.has(name)), [])
 })

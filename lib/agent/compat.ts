@@ -15,6 +15,9 @@
  *   - `Agent.conf(conf).connect(url)`, options given as a promise (in
  *     `client/agent.ts`);
  *   - `FileStore(...)` callable without `new`;
+ *   - its data store documents, an agent's `{ id }` and a server's
+ *     `{ lastName }`, read when no cio document is there (and rewritten
+ *     in cio's format: `{ name }`, `{ counter }`);
  *   - the error codes as static constants (`err == Agent.TIMEOUT`, through
  *     `CioError#toString()`) and as named exports.
  *
@@ -35,6 +38,12 @@ export const LEGACY_CERT_OPTIONS = { privateKey: 'key', certificate: 'cert' } as
 
 /** websocket-agent's name for `tlsOptions`. */
 export const LEGACY_TLS_OPTIONS = 'wssOptions'
+
+/** The key of an agent's name in a websocket-agent data store document (cio's is `name`). */
+export const LEGACY_AGENT_NAME_KEY = 'id'
+
+/** The key of the last name given out in a websocket-agent server's data store document (cio keeps `counter`). */
+export const LEGACY_LAST_NAME_KEY = 'lastName'
 
 /** `FileStore` works with and without `new`, as websocket-agent code calls it both ways. */
 export interface FileStoreConstructor {

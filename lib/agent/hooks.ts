@@ -9,24 +9,27 @@
 import { CioError, codes } from '../errors.js'
 import { RESERVED_PREFIX } from './protocol.js'
 import { checkAction } from '../rpc/validate.js'
-import type { RpcCall, RpcCatchAll, RpcHandler, RpcHandlers } from '../rpc/handlers.js'
+import type { Socket } from 'node:net'
+import type { RpcCall, RpcHandler, RpcHandlers } from '../rpc/handlers.js'
 import type { AgentRecord } from './server/connection.js'
 
 // Declared as methods so that their parameters are bivariant: a hook written
 // as `(message: { a: number }) => ...` is accepted, its annotation being the
 // author's (unchecked) statement of what agents send, as with `call<T>()`.
+// The parameters are websocket-agent's, in its order; what cio adds (the
+// agent side's `call`) comes after them, so ported hooks run unchanged.
 interface HookMethods {
-  serverHook(message: unknown, agent: AgentRecord, call: RpcCall): unknown
-  serverCatchAll(action: string, message: unknown, agent: AgentRecord, call: RpcCall): unknown
-  agentHook(message: unknown, call: RpcCall): unknown
-  agentCatchAll(action: string, message: unknown, call: RpcCall): unknown
+  serverHook(message: unknown, socket: Socket, agent: AgentRecord, call: RpcCall): unknown
+  serverCatchAll(action: string, message: unknown, socket: Socket, agent: AgentRecord, call: RpcCall): unknown
+  agentHook(message: unknown, socket: Socket, call: RpcCall): unknown
+  agentCatchAll(action: string, message: unknown, socket: Socket, call: RpcCall): unknown
 }
 
-/** A server hook: gets the agent's message, its record and the call (`call.signal` aborts if the agent goes); returns the answer (or a promise of it). */
+/** A server hook: gets the agent's message, its socket, its record and the call (`call.signal` aborts if the agent goes); returns the answer (or a promise of it). */
 export type ServerHook = HookMethods['serverHook']
 /** A server catch-all hook: runs for every action, before the action's own hooks. */
 export type ServerCatchAll = HookMethods['serverCatchAll']
-/** An agent hook: gets the server's message (and the call: action, id, socket); returns the answer. */
+/** An agent hook: gets the server's message and the socket (and the call: action, id, socket); returns the answer. */
 export type AgentHook = HookMethods['agentHook']
 /** An agent catch-all hook. */
 export type AgentCatchAll = HookMethods['agentCatchAll']
@@ -52,16 +55,16 @@ function recordOf(call: RpcCall): AgentRecord {
   return call.caller as AgentRecord
 }
 
-/** Server hooks get the agent's record, found from the socket the call came on. */
+/** Server hooks get the socket and the agent's record, found from the socket the call came on. */
 export const serverHookAdapter: HookAdapter<ServerHook, ServerCatchAll> = {
-  handler: (hook) => (body, call) => hook(body, recordOf(call), call),
-  catchAll: (hook) => (action, body, call) => hook(action, body, recordOf(call), call),
+  handler: (hook) => (body, call) => hook(body, call.socket, recordOf(call), call),
+  catchAll: (hook) => (action, body, call) => hook(action, body, call.socket, recordOf(call), call),
 }
 
-/** Agent hooks are RPC handlers as they are: `(message, call)`. */
+/** Agent hooks get the socket, then the call. */
 export const agentHookAdapter: HookAdapter<AgentHook, AgentCatchAll> = {
-  handler: (hook) => hook as RpcHandler,
-  catchAll: (hook) => hook as RpcCatchAll,
+  handler: (hook) => (body, call) => hook(body, call.socket, call),
+  catchAll: (hook) => (action, body, call) => hook(action, body, call.socket, call),
 }
 
 /**

@@ -50,7 +50,7 @@ export interface DataStore<Doc = StoreDoc> {
  * accepted: a store's document is a record, and refusing anything else here
  * keeps a bad `save` from succeeding in memory but failing on disk.
  */
-function serialise(doc: unknown): string {
+export function serialise(doc: unknown): string {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new CioError(codes.INVALID_ARGUMENT, `A store document must be a JSON object, got ${doc === null ? 'null' : Array.isArray(doc) ? 'an array' : typeof doc}.`)
   }
@@ -67,7 +67,7 @@ function serialise(doc: unknown): string {
  * object carrying a `prototype`. Returning `undefined` from a reviver
  * deletes the key.
  */
-function dropPrototypeKeys(key: string, value: unknown): unknown {
+export function dropPrototypeKeys(key: string, value: unknown): unknown {
   if (key === '__proto__') return undefined
   if (key === 'constructor' && typeof value === 'object' && value !== null && Object.hasOwn(value, 'prototype')) return undefined
   return value
@@ -78,7 +78,7 @@ function ignore(): undefined {
 }
 
 /** Parses stored text into a document, or says why it cannot. */
-function parseDoc(text: string): StoreDoc {
+export function parseDoc(text: string): StoreDoc {
   const doc: unknown = JSON.parse(text, dropPrototypeKeys)
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new TypeError('the stored value is not a JSON object')
   return doc as StoreDoc

@@ -121,8 +121,7 @@ export class Chain<C extends object> extends EventEmitter<ChainEvents<C>> implem
       return this.#toggle(this.#listeners(this.#find(which as ListenerTarget<C>)), reason ?? true)
     }
     this.#disabled = which ?? true
-    const result: ActionResult<C> = { result: true, target: 'chain', listeners: [], chain: this }
-    if (which !== undefined) result.reason = which
+    const result: ActionResult<C> = { result: true, reason: this.#disabled, target: 'chain', listeners: [], chain: this }
     this.emit('disable', result)
     return result
   }
@@ -154,12 +153,13 @@ export class Chain<C extends object> extends EventEmitter<ChainEvents<C>> implem
       affect: (action) => {
         const array = this.#array // actions may change the chain; walk the array as it was
         const listeners: Listener<C>[] = []
+        const results: unknown[] = []
         array.forEach((fn, index) => {
           if (!predicate(fn, index)) return
           listeners.push(fn)
-          action(fn, index, this)
+          results.push(action(fn, index, this))
         })
-        return { result: listeners.length > 0, target: 'listeners', listeners, chain: this }
+        return { result: listeners.length > 0, target: 'listeners', listeners, results, chain: this }
       },
     }
   }
@@ -168,7 +168,8 @@ export class Chain<C extends object> extends EventEmitter<ChainEvents<C>> implem
    * Runs the chain once. Returns when the run is over, or at once with
    * `paused` set when a listener paused it; `done` is called once either way.
    * A disabled chain runs nothing, emits nothing and returns `result: false`
-   * with a reason (`done` still gets that result, with a null error).
+   * with a reason and `disabled` (the reason given to `disable()`, or
+   * `true`); `done` still gets that result, with null failure info.
    * Nothing a listener throws escapes: the run fails instead. When ordering
    * fails, the run fails before any listener runs.
    */
@@ -177,7 +178,7 @@ export class Chain<C extends object> extends EventEmitter<ChainEvents<C>> implem
     const callback = options?.done ?? done
     if (this.#disabled !== undefined) {
       const reason = this.#disabled === true ? 'chain disabled' : `chain disabled: ${this.#disabled}`
-      const result: RunResult<C> = { result: false, reason, context, chain: this }
+      const result: RunResult<C> = { result: false, reason, disabled: this.#disabled, context, chain: this }
       if (callback !== undefined) process.nextTick(callback, null, result)
       return result
     }
@@ -250,7 +251,7 @@ export class Chain<C extends object> extends EventEmitter<ChainEvents<C>> implem
     }
     const result: ActionResult<C> = { result: listeners.length > 0, target: 'listeners', listeners, chain: this }
     if (listeners.length === 0) result.reason = fns.length === 0 ? 'not found' : 'not disabled'
-    else if (typeof state === 'string') result.reason = state
+    else if (state !== false) result.reason = state
     if (result.result) this.emit(state === false ? 'enable' : 'disable', result)
     return result
   }

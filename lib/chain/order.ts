@@ -22,6 +22,8 @@ export interface OrderOptions {
   before?: string | readonly string[] | undefined
   /** Ids this item must come after; `'*'` means every item that does not say `'*'` too. */
   after?: string | readonly string[] | undefined
+  /** The `ordering` package's name for `after`; both may be given and both count. */
+  needs?: string | readonly string[] | undefined
 }
 
 /** Anything `order()` can sort: a listener, or any object shaped like one. */
@@ -47,20 +49,72 @@ const BEFORE_ALL = 0
 const AFTER_ALL = 1
 const HUBS = 2
 
+/** `order()`'s object form, as the `ordering` package took it. */
+export interface OrderInput<T extends Orderable> {
+  array: readonly T[]
+}
+
+/** How a value looks in an error message about `order()`'s input. */
+function kind(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value
+}
+
+function badInput(message: string, details: Record<string, unknown>): CioError {
+  return new CioError(codes.INVALID_ARGUMENT, `order: ${message}`, { details })
+}
+
+/**
+ * The items of any of `order()`'s three call forms, `order(array)`,
+ * `order({ array })` and `order(a, b, ...)`, each checked to be a listener
+ * or an object (`ordering` reported bad input; it must not surface as a raw
+ * TypeError from deep inside the sort).
+ */
+function itemsOf<T extends Orderable>(args: readonly unknown[]): readonly T[] {
+  let items: readonly unknown[]
+  const [first] = args
+  if (args.length > 1) {
+    items = args
+  } else if (Array.isArray(first)) {
+    items = first
+  } else if (typeof first === 'function') {
+    items = args
+  } else if (typeof first === 'object' && first !== null && 'array' in first) {
+    const array: unknown = first.array
+    if (!Array.isArray(array)) throw badInput(`the "array" option must be an array of listeners, got ${kind(array)}`, { argument: 'array' })
+    items = array
+  } else {
+    throw badInput(`expected an array of listeners, { array } or listeners as arguments, got ${args.length === 0 ? 'nothing' : first !== null && typeof first === 'object' ? 'an object without "array"' : kind(first)}`, { argument: 0 })
+  }
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]
+    if (typeof item !== 'function' && (typeof item !== 'object' || item === null || Array.isArray(item))) {
+      throw badInput(`the item at position ${i} is ${kind(item)}; expected a listener function or an object with options`, { position: i })
+    }
+  }
+  return items as readonly T[]
+}
+
 /**
  * Returns a new array holding `items` sorted so that every `before`/`after`
- * constraint holds. `'*'` means every item that does not itself say the same
+ * constraint holds (`needs` is `ordering`'s other name for `after`). Takes
+ * `order(array)`, `order({ array })` or `order(a, b, ...)`. `'*'` means every item that does not itself say the same
  * `'*'`; ids that no item carries are ignored, so optional listeners may be
  * absent. Among the items free to go next, the one that comes first goes
  * (see the module comment for what "first" means). The input is never changed.
  *
- * @throws CioError `ORDER_MISSING_ID` when an item has neither `options.id` nor a name,
+ * @throws CioError `INVALID_ARGUMENT` for input that is none of the three
+ *   forms or holds an item that is neither a function nor an object (named
+ *   by its position), `ORDER_MISSING_ID` when an item has neither `options.id` nor a name,
  *   `ORDER_DUPLICATE_ID` when two items share an id, `INVALID_OPTION` when
  *   `before`/`after` is not a string or an array of strings, and `ORDER_CYCLE`
  *   when the constraints contradict each other (`details.cycle` lists the ids,
  *   each of which must run before the next, the last before the first).
  */
-export function order<T extends Orderable>(items: readonly T[]): T[] {
+export function order<T extends Orderable>(items: readonly T[]): T[]
+export function order<T extends Orderable>(options: OrderInput<T>): T[]
+export function order<T extends Orderable>(...items: T[]): T[]
+export function order<T extends Orderable>(...args: unknown[]): T[] {
+  const items = itemsOf<T>(args)
   const n = items.length
   const ids: string[] = new Array<string>(n)
   const indexOf = new Map<string, number>()
@@ -89,11 +143,13 @@ export function order<T extends Orderable>(items: readonly T[]): T[] {
   for (let i = 0; i < n; i++) {
     const options = (items[i] as T).options
     if (options === undefined) continue
-    const { before, after } = options
+    const { before, after, needs } = options
     if (typeof before === 'string') constrain(i, before, 1)
     else if (before !== undefined) for (const target of idList(before, ids[i] as string, 'before')) constrain(i, target, 1)
     if (typeof after === 'string') constrain(i, after, 2)
     else if (after !== undefined) for (const target of idList(after, ids[i] as string, 'after')) constrain(i, target, 2)
+    if (typeof needs === 'string') constrain(i, needs, 2)
+    else if (needs !== undefined) for (const target of idList(needs, ids[i] as string, 'needs')) constrain(i, target, 2)
   }
   let hubsUsed = 0
   for (let i = 0; i < n; i++) hubsUsed |= starred[i] as number

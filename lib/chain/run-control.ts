@@ -15,14 +15,6 @@ const STOPPED = 2
 const FAILED = 3
 const FINISHED = 4
 
-/** Handed out by `pause()` when the run can no longer pause: every call is ignored. */
-const INERT_PAUSE: Pause = Object.freeze({
-  resume() {},
-  stop() {},
-  fail() {},
-  callback: () => () => {},
-})
-
 /** @internal Created by `Chain.run()`; listeners see it through the `Control` interface. */
 export class RunControl<C extends object> implements Control<C> {
   readonly #access: ChainAccess<C>
@@ -35,7 +27,7 @@ export class RunControl<C extends object> implements Control<C> {
   #current = -1 // position of the listener whose code is running now
   #depth = 0 // how many #execute() loops are on the stack
   #pauseCount = 0 // a Pause acts only while this is still the count it was made with
-  #pause: Pause | undefined
+  #pause: Pause<C> | undefined
   #paused: Outcome<C> | undefined
   #stopped: Outcome<C> | undefined
   #failed: FailedOutcome<C> | undefined
@@ -67,6 +59,8 @@ export class RunControl<C extends object> implements Control<C> {
     if (context !== undefined) this.context(context, permanent)
     // the caller is still running once the rest returns: its stop()/remove() must name it
     const current = this.#current
+    // the rest starts after the caller, however far an earlier next() went (retry style)
+    if (current >= 0) this.#index = current
     this.#execute()
     this.#current = current
     return this.#snapshot()
@@ -81,11 +75,11 @@ export class RunControl<C extends object> implements Control<C> {
     }
   }
 
-  pause(reason?: string): Pause {
-    if (this.#state === PAUSED) return this.#pause as Pause
-    if (this.#state !== RUNNING) return INERT_PAUSE
+  pause(reason?: string): Pause<C> {
+    if (this.#state === PAUSED) return this.#pause as Pause<C>
+    if (this.#state !== RUNNING) return this.#makePause(-1) // can never be live: every call only reports
     this.#state = PAUSED
-    this.#paused = this.#outcome(reason)
+    this.#paused = this.#outcome(reason ?? true)
     const pause = (this.#pause = this.#makePause(++this.#pauseCount))
     this.#access.chain.emit('pause', this.#paused, this.#context)
     return pause
@@ -188,10 +182,10 @@ export class RunControl<C extends object> implements Control<C> {
     const error = failed === undefined ? null : failed.error ?? chainFailed(failed)
     this.#access.chain.emit('done', error, result)
     // never synchronously: a caller's code after run() must not race its own callback
-    if (this.#done !== undefined) process.nextTick(this.#done, error, result)
+    if (this.#done !== undefined) process.nextTick(this.#done, failed ?? null, result)
   }
 
-  #outcome(reason: string | undefined): Outcome<C> {
+  #outcome(reason: string | true | undefined): Outcome<C> {
     return { reason, index: this.#current, fn: this.#array[this.#current] as Listener<C> }
   }
 
@@ -208,18 +202,26 @@ export class RunControl<C extends object> implements Control<C> {
     return result
   }
 
+  /** The result as it stands: the final one once there is one. */
+  #resultNow(): RunResult<C> {
+    return this.#final ?? this.#snapshot()
+  }
+
   /** Arrow functions, so that `pause.resume` can be handed around detached. */
-  #makePause(count: number): Pause {
+  #makePause(count: number): Pause<C> {
     const live = (): boolean => this.#state === PAUSED && this.#pauseCount === count
-    const pause: Pause = {
+    const pause: Pause<C> = {
       resume: () => {
         if (live()) this.#resume()
+        return this.#resultNow()
       },
       stop: (reason) => {
         if (live()) this.stop(reason)
+        return this.#resultNow()
       },
       fail: (reason, error) => {
         if (live()) this.#setFailed(reason, error)
+        return this.#resultNow()
       },
       callback: (errorReason = 'callback received an error', key = 'result') => (error, value) => {
         if (!live()) return

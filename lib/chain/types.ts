@@ -15,6 +15,8 @@ export interface ListenerOptions {
   before?: string | readonly string[]
   /** Ids of listeners this one must run after; `'*'` means all that do not say `'*'` too. */
   after?: string | readonly string[]
+  /** The `ordering` package's name for `after`; both may be given and both count. */
+  needs?: string | readonly string[]
   /** Skip it in every chain (a string gives the reason). Chains can override this per chain. */
   disabled?: boolean | string
   /** The `this` it is called with, instead of the context (saves a `bind`). */
@@ -66,15 +68,22 @@ export interface ChainOptions<C extends object> {
 
 export interface AddResult<C extends object> { result: true; added: Listener<C>[]; chain: ChainApi<C> }
 export interface RemoveResult<C extends object> { result: boolean; reason?: string; removed: Listener<C>[]; chain: ChainApi<C> }
-/** What `disable()`, `enable()` and the `select()` actions report; `target: 'chain'` for the whole chain. */
-export interface ActionResult<C extends object> { result: boolean; reason?: string; target: 'chain' | 'listeners'; listeners: Listener<C>[]; chain: ChainApi<C> }
+/**
+ * What `disable()`, `enable()` and the `select()` actions report; `target:
+ * 'chain'` for the whole chain. A disable without a reason reports `reason:
+ * true`, as chain-builder did.
+ */
+export interface ActionResult<C extends object> { result: boolean; reason?: string | true; target: 'chain' | 'listeners'; listeners: Listener<C>[]; chain: ChainApi<C> }
+
+/** What `select().affect()` reports: the listeners it was applied to and what the affector returned for each. */
+export interface AffectResult<C extends object> extends ActionResult<C> { results: unknown[] }
 
 /** Applies an action to every listener `select()`'s predicate accepts (evaluated at each call). */
 export interface Selection<C extends object> {
   remove(reason?: string): RemoveResult<C>
   disable(reason?: string): ActionResult<C>
   enable(): ActionResult<C>
-  affect(action: (fn: Listener<C>, index: number, chain: ChainApi<C>) => void): ActionResult<C>
+  affect(action: (fn: Listener<C>, index: number, chain: ChainApi<C>) => unknown): AffectResult<C>
 }
 
 /** Events of a chain and their arguments. `start` is the first event of a run and `done` its last. */
@@ -94,13 +103,15 @@ export interface ChainEvents<C extends object> {
 
 /** Where a run paused or stopped: the listener's position in the run's array and the listener. */
 export interface Outcome<C extends object> {
-  reason?: string
+  /** The reason given; `true` for a pause without one (chain-builder's value). */
+  reason?: string | true
   index: number
   fn: Listener<C>
 }
 
 /** Where and why a run failed. `index` is -1 and `fn` undefined when no listener ran (the chain could not be ordered). */
-export interface FailedOutcome<C extends object> extends Omit<Outcome<C>, 'fn'> {
+export interface FailedOutcome<C extends object> extends Omit<Outcome<C>, 'fn' | 'reason'> {
+  reason?: string
   fn: Listener<C> | undefined
   error?: unknown
 }
@@ -121,6 +132,8 @@ export interface RunResult<C extends object> {
   removed?: Listener<C>[]
   /** Why the run did not start, e.g. 'chain disabled: <reason>'. */
   reason?: string
+  /** Set when the chain is disabled: the reason given to `disable()`, or `true`. */
+  disabled?: string | true
 }
 
 /**
@@ -130,12 +143,17 @@ export interface RunResult<C extends object> {
  * can join chains of narrower, related contexts.
  */
 export interface Control<C extends object> {
-  /** Runs the rest of the chain now and returns its result; after a pause in the rest it returns at once with `paused` set. */
+  /**
+   * Runs the rest of the chain now and returns its result; after a pause in
+   * the rest it returns at once with `paused` set. Each call runs the rest
+   * again while the run goes on (chain-builder's "retry style"); once the
+   * rest paused, stopped or failed, a call only returns the result.
+   */
   next(context?: C, permanent?: boolean): RunResult<C>
   /** Gives the next listener `context`; with `permanent`, the rest of the run and the result use it. */
   context(context: C, permanent?: boolean): void
-  /** Suspends the run: `run()` returns with `paused` and continues on `resume()`. */
-  pause(reason?: string): Pause
+  /** Suspends the run: `run()` returns with `paused` (its reason `true` when none is given) and continues on `resume()`. */
+  pause(reason?: string): Pause<C>
   /** Ends the run early as a success. Ignored once the run stopped or failed. */
   stop(reason?: string): void
   /** Ends the run as a failure. Ignored once the run stopped or failed. */
@@ -149,11 +167,14 @@ export interface Control<C extends object> {
 /**
  * Returned by `control.pause()`. Its functions may be passed around detached
  * (`setTimeout(pause.resume)`); only the first call of any of them counts.
+ * `resume`, `stop` and `fail` return the run's result as it stands when they
+ * return: the final one, unless the run paused again (or they were called
+ * from inside a listener still running, which carries the run on).
  */
-export interface Pause {
-  resume(): void
-  stop(reason?: string): void
-  fail(reason?: string, error?: unknown): void
+export interface Pause<C extends object = object> {
+  resume(): RunResult<C>
+  stop(reason?: string): RunResult<C>
+  fail(reason?: string, error?: unknown): RunResult<C>
   /**
    * A Node-style callback: on an error (anything but null/undefined) it fails
    * the run with `errorReason` (default 'callback received an error'), else it
@@ -162,12 +183,16 @@ export interface Pause {
   callback(errorReason?: string, key?: string): (error: unknown, value?: unknown) => void
 }
 
-/** Called once per run, always asynchronously, after the `done` event. */
+/**
+ * Called once per run, always asynchronously, after the `done` event. Its
+ * first argument is chain-builder's failure info, the run's `failed`
+ * (`{ reason, index, fn, error }`), or null when the run did not fail.
+ */
 export type DoneCallback<C extends object> = DoneMethod<C>['done']
 
 /** Declares `DoneCallback` with method syntax, for the same reason as `ListenerMethod`. */
 export interface DoneMethod<C extends object> {
-  done(error: unknown, result: RunResult<C>): void
+  done(failed: FailedOutcome<C> | null, result: RunResult<C>): void
 }
 
 /** What a run needs from its chain beyond the public API; made once per chain. */

@@ -6,6 +6,7 @@ import { ChainError } from '../chain/chain-error.js'
 import type { Cio, ClientContext, ListenerSource, NoExtraOptions, OptionsChecker, ServerClientContext, ServerContext } from './types.js'
 import { CioError, codes } from '../errors.js'
 import { loadListenerModule } from './load-listener.js'
+import { contextOf } from './context.js'
 import { mergeOptions, moveCertAliases } from './aliases.js'
 import type { CioOptions } from './options.js'
 import { orderListeners } from '../chain/order-listeners.js'
@@ -62,7 +63,7 @@ class CioInstance implements Cio {
   }
 
   server(options?: CioOptions, owner?: object): CioServer {
-    const context: ServerContext = { cio: this, options: mergeOptions(this.options, plainOptions(options, 'server()')), owner }
+    const context = contextOf<ServerContext>({ cio: this, options: mergeOptions(this.options, plainOptions(options, 'server()')), owner })
     checkListenerOptions(this.getServerChain(), context.options)
     checkListenerOptions(this.getServerClientChain(), context.options)
     const result = this.getServerChain().run({ context })
@@ -72,7 +73,7 @@ class CioInstance implements Cio {
   }
 
   client(options?: CioOptions, owner?: object): Socket {
-    const context: ClientContext = { cio: this, options: mergeOptions(this.options, plainOptions(options, 'client()')), owner }
+    const context = contextOf<ClientContext>({ cio: this, options: mergeOptions(this.options, plainOptions(options, 'client()')), owner })
     checkListenerOptions(this.getClientChain(), context.options)
     const result = this.getClientChain().run({ context })
     if (result.failed !== undefined || !result.result) {

@@ -7,7 +7,7 @@
  * callers name them with the type argument of `cio.server<Extra>()`.
  */
 import type { Server, ServerOpts, Socket, TcpSocketConnectOpts } from 'node:net'
-import type { ConnectionOptions, PeerCertificate, TLSSocket, TlsOptions } from 'node:tls'
+import type { ConnectionOptions, PeerCertificate, Server as TLSServer, TLSSocket, TlsOptions } from 'node:tls'
 import type { FramedSocketOptions } from '../frame/framed-socket.js'
 import type { RpcPeerOptions } from '../rpc/options.js'
 
@@ -57,10 +57,17 @@ export interface SocketOptions {
   /** Client: name expected in the server certificate (SNI). @default host */
   servername?: string
 
-  /** Client: called once the socket connects (plain `connect` event). */
-  onConnect?: (this: Socket, socket: Socket) => void
-  /** Client: called once the TLS handshake completes (`secureConnect`). */
-  onSecureConnect?: (this: TLSSocket, socket: TLSSocket) => void
+  /**
+   * Client: called once the socket connects (the TCP `connect` event, also
+   * with TLS), `this` = the socket. Server: called for every accepted
+   * socket (`connection`), `this` = the server.
+   */
+  onConnect?: (this: Socket | Server, socket: Socket) => void
+  /**
+   * Client: called once the TLS handshake completes (`secureConnect`).
+   * Server: called for every socket that completed it (`secureConnection`).
+   */
+  onSecureConnect?: (this: TLSSocket | TLSServer, socket: TLSSocket) => void
 }
 
 /** Options of `cio/relistener`: retrying `listen()` on EADDRINUSE. */

@@ -17,6 +17,8 @@ export const kFramed = Symbol('cio.framed')
 export const kPeer = Symbol('cio.rpcPeer')
 /** The server a guarded socket's errors are reported to, or null for a client (`lib/core/socket-guard.ts`). */
 export const kGuardServer = Symbol('cio.guardServer')
+/** The first error a guarded socket emitted without setting `socket.errored` (`lib/core/socket-guard.ts`). */
+export const kSocketError = Symbol('cio.socketError')
 /** The socket's agent connection on the accepting side (`lib/agent/server/connection.ts`). */
 export const kServerConnection = Symbol('cio.agentServerConnection')
 /** The socket's agent connection on the agent's side (`lib/agent/client/connection.ts`). */

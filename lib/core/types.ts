@@ -8,8 +8,15 @@ import type { Listener } from '../chain/types.js'
 import type { CioOptions } from './options.js'
 import type { CioServer } from './server-events.js'
 
-/** What every chain run's context carries. */
-export interface BaseContext {
+/**
+ * What every chain run's context carries. Every option can also be read
+ * from the context itself (`this.rejectUnauthorized`, an addon's
+ * `this.transform`), as cio 0.5 listeners do: the options object is the
+ * context's prototype, so the context's type includes `CioOptions` (options
+ * of other listeners are typed by augmenting `CioOptions`). The context's
+ * own fields below shadow options of the same name.
+ */
+export interface BaseContext extends CioOptions {
   /** The cio instance running the chain. */
   cio: Cio
   /** The merged options (module defaults beneath the call's own). */
@@ -28,6 +35,8 @@ export interface ServerContext extends BaseContext {
   server?: Server
   /** Set by `cio/secure`: true when the server uses TLS. */
   secure?: boolean
+  /** cio 0.5's name for `secure`. */
+  isSecure?: boolean
 }
 
 /** Context of the client chain, run by `cio.client()`. `cio/createClient` sets `client`. */
@@ -35,6 +44,8 @@ export interface ClientContext extends BaseContext {
   client?: Socket
   /** Set by `cio/secure`: true when the client uses TLS. */
   secure?: boolean
+  /** cio 0.5's name for `secure`. */
+  isSecure?: boolean
 }
 
 /** Context of the server-client chain, run once for each accepted connection. */
@@ -45,6 +56,8 @@ export interface ServerClientContext extends BaseContext {
   serverClient: Socket
   /** True when the server uses TLS. */
   secure: boolean
+  /** cio 0.5's name for `secure`. */
+  isSecure: boolean
 }
 
 /** Context seen by a listener that may be added to the client chain and the server-client chain alike. */
@@ -53,6 +66,7 @@ export interface SocketContext extends BaseContext {
   serverClient?: Socket
   server?: Server
   secure?: boolean
+  isSecure?: boolean
 }
 
 /** The socket a client or server-client chain run is about. */

@@ -13,7 +13,7 @@ import { FrameDecoder, resolveMaxFrameBytes } from './decoder.js'
 import { resolveMaxJsonDepth } from './json-depth.js'
 import { kFramed } from '../core/symbols.js'
 import { encodeFrame } from './encoder.js'
-import { guardSocket, serverOfSocket } from '../core/socket-guard.js'
+import { guardSocket, serverOfSocket, socketErrorOf } from '../core/socket-guard.js'
 import { protocolErrorChannel, type ProtocolErrorMessage } from '../core/diagnostics.js'
 
 /** Events of a {@link FramedSocket}, typed for `on`/`once`/`emit`. */
@@ -392,7 +392,7 @@ function framedOnClose(this: FramedHost): void {
   this.off('drain', framedOnDrain)
   this.off('close', framedOnClose)
   // The error that destroyed the socket, if one did (ECONNRESET, a TLS alert...).
-  const socketError = this.errored ?? undefined
+  const socketError = socketErrorOf(this)
   const waiter = framed._drain
   framed._drain = undefined
   waiter?.reject(new CioError(codes.DISCONNECTED, 'socket closed while waiting for drain', { cause: socketError }))

@@ -30,7 +30,7 @@ for (const { secure, name } of TRANSPORTS) {
         await next()
       },
     })
-    server.onHook('whoami', (_message, agent, call: RpcCall) => {
+    server.onHook('whoami', (_message, _socket, agent, call: RpcCall) => {
       call.setAnswerMeta({ 'x-agent': agent.name })
       return { ...call.meta }
     })
@@ -45,7 +45,7 @@ for (const { secure, name } of TRANSPORTS) {
         await next()
       },
     })
-    agent.onHook('echoMeta', (_message, call) => ({ ...call.meta }))
+    agent.onHook('echoMeta', (_message, _socket, call) => ({ ...call.meta }))
     const answerMeta: unknown[] = []
     t.same(await agent.send('whoami', null, { meta: { tenant: 't1' }, onMeta: (meta) => answerMeta.push({ ...meta }) }), { tenant: 't1' })
     t.same(answerMeta, [{ 'x-agent': agentName }])
@@ -107,7 +107,7 @@ for (const { secure, name } of TRANSPORTS) {
     const { server, port } = await startServer(t, secure)
     let reason: unknown
     const started = gate<void>()
-    server.onHook('forever', (_m, _a, call: RpcCall) => {
+    server.onHook('forever', (_m, _s, _a, call: RpcCall) => {
       call.signal.addEventListener('abort', () => (reason = call.signal.reason))
       started.open()
       return new Promise(() => {})

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { buildChain, Chain, type Control, type Listener, type Pause, type RunOptions, type RunResult } from '../../lib/chain/chain.js'
+import { buildChain, Chain, type Control, type FailedOutcome, type Listener, type Pause, type RunOptions, type RunResult } from '../../lib/chain/chain.js'
 import type { ClientContext, ServerClientContext, SocketContext } from '../../lib/core/types.js'
 import { codes, isCioError } from '../../lib/errors.js'
 import { order } from '../../lib/chain/order.js'
@@ -24,11 +24,16 @@ function rec(id: string, body?: (control: Control<Ctx>, context: Ctx) => void, o
 
 const ctx = (): Ctx => ({ seen: [] })
 
-/** Runs the chain and resolves with what `done` received. */
-function runDone(chain: Chain<Ctx>, options: RunOptions<Ctx> = {}): { returned: RunResult<Ctx>; done: Promise<[unknown, RunResult<Ctx>]> } {
+/**
+ * Runs a chain with a done callback. `done` resolves to what the callback
+ * got (the failure info and the result) and the error of the `done` event.
+ */
+function runDone(chain: Chain<Ctx>, options: RunOptions<Ctx> = {}): { returned: RunResult<Ctx>; done: Promise<[FailedOutcome<Ctx> | null, RunResult<Ctx>, unknown]> } {
   let returned: RunResult<Ctx> | undefined
-  const done = new Promise<[unknown, RunResult<Ctx>]>((resolve) => {
-    returned = chain.run({ context: ctx(), ...options }, (error, result) => resolve([error, result]))
+  let eventError: unknown
+  chain.once('done', (error) => { eventError = error })
+  const done = new Promise<[FailedOutcome<Ctx> | null, RunResult<Ctx>, unknown]>((resolve) => {
+    returned = chain.run({ context: ctx(), ...options }, (failed, result) => resolve([failed, result, eventError]))
   })
   return { returned: returned as RunResult<Ctx>, done }
 }
@@ -141,15 +146,15 @@ t.test('chain - clear removes everything and emits clear, unless already empty',
 t.test('chain - a disabled chain refuses to run and says why', async (t) => {
   const chain = new Chain<Ctx>(rec('a'))
   const seen = events(chain)
-  t.same(chain.disable(), { result: true, target: 'chain', listeners: [], chain })
+  t.same(chain.disable(), { result: true, reason: true, target: 'chain', listeners: [], chain })
   const { returned, done } = runDone(chain)
-  t.match(returned, { result: false, reason: 'chain disabled', chain })
+  t.match(returned, { result: false, reason: 'chain disabled', disabled: true, chain })
   t.same(returned.context.seen, [])
   const [error, result] = await done
   t.equal(error, null)
   t.equal(result, returned)
   t.match(chain.disable('maintenance'), { result: true, reason: 'maintenance', target: 'chain' })
-  t.equal(chain.run({ context: ctx() }).reason, 'chain disabled: maintenance')
+  t.match(chain.run({ context: ctx() }), { reason: 'chain disabled: maintenance', disabled: 'maintenance' })
   t.same(seen, ['disable', 'disable'])
 })
 
@@ -375,7 +380,7 @@ t.test('chain - stop ends the run early as a success', async (t) => {
   t.equal((await done)[0], null)
 })
 
-t.test('chain - fail ends the run as a failure and done gets a coded error', async (t) => {
+t.test('chain - fail ends the run as a failure; done gets the failure info and the done event a coded error', async (t) => {
   const b = rec('b', (control) => control.fail('bad input'))
   const chain = new Chain<Ctx>(rec('a'), b, rec('c'))
   let event: unknown[] = []
@@ -385,7 +390,8 @@ t.test('chain - fail ends the run as a failure and done gets a coded error', asy
   t.same(returned.failed, { reason: 'bad input', index: 1, fn: b })
   t.equal(returned.result, false)
   t.same(event, [returned.failed, returned.context])
-  const [error] = await done
+  const [failed, , error] = await done
+  t.equal(failed, returned.failed, 'the callback gets chain-builder\'s { reason, index, fn }')
   t.ok(isCioError(error, codes.CHAIN_FAILED))
   t.match(error, { message: /in listener b: bad input/, details: { reason: 'bad input', index: 1, id: 'b' } })
 })
@@ -394,12 +400,14 @@ t.test('chain - fail with an error gives done that error', async (t) => {
   const boom = new Error('boom')
   const { returned, done } = runDone(new Chain<Ctx>(rec('a', (control) => control.fail('io', boom))))
   t.match(returned.failed, { reason: 'io', error: boom })
-  t.equal((await done)[0], boom)
+  const [failed, , error] = await done
+  t.match(failed, { reason: 'io', index: 0, error: boom })
+  t.equal(error, boom)
 })
 
 t.test('chain - the failure error names an anonymous listener by its position', async (t) => {
   const { done } = runDone(new Chain<Ctx>(rec('a'), (control) => control.fail()))
-  t.match((await done)[0], { code: codes.CHAIN_FAILED, message: /in listener #1: no reason given/ })
+  t.match((await done)[2], { code: codes.CHAIN_FAILED, message: /in listener #1: no reason given/ })
 })
 
 t.test('chain - a throwing listener fails the run and nothing escapes run()', async (t) => {
@@ -411,7 +419,9 @@ t.test('chain - a throwing listener fails the run and nothing escapes run()', as
   const { returned, done } = runDone(chain)
   t.match(returned, { result: false, failed: { reason: 'caught error', index: 1, fn: thrower, error: boom } })
   t.same(returned.context.seen, ['a', 'b'])
-  t.equal((await done)[0], boom)
+  const [failed, , error] = await done
+  t.match(failed, { reason: 'caught error', index: 1, fn: thrower, error: boom })
+  t.equal(error, boom)
   const odd = new Chain<Ctx>(() => {
     throw 'a string'
   })
@@ -451,15 +461,31 @@ t.test('chain - next runs the rest now, so a listener can work around it', async
       const rest = control.next()
       context.seen.push(`after:${rest.result}:${rest.context.seen.length}`)
     }),
-    rec('inner', (control) => {
-      control.next()
-      control.next() // a second call finds nothing left to run
-    }),
+    rec('inner', (control) => void control.next()),
     rec('last'),
   )
   const result = chain.run({ context: ctx() })
   t.same(result.context.seen, ['outer', 'inner', 'last', 'after:true:3'])
   t.equal(result.result, true)
+})
+
+t.test('chain - each next() runs the rest again (chain-builder retry style), until the rest ends the run', async (t) => {
+  let tries = 0
+  const chain = new Chain<Ctx>(
+    rec('retry', (control) => {
+      control.next()
+      control.next()
+      control.next()
+    }),
+    rec('flaky', (control) => {
+      tries++
+      if (tries === 2) control.stop('good enough')
+    }),
+    rec('after'),
+  )
+  const result = chain.run({ context: ctx() })
+  t.same(result.context.seen, ['retry', 'flaky', 'after', 'flaky'], 'the third next() finds the run stopped')
+  t.match(result, { result: true, stopped: { reason: 'good enough', index: 1 } })
 })
 
 t.test('chain - next reports a failure in the rest, and the caller may see it', async (t) => {
@@ -571,6 +597,7 @@ t.test('chain - stop and fail on a pause end the run', async (t) => {
   pause?.stop('no need')
   const [stopError, stopResult] = await stopped.done
   t.equal(stopError, null)
+  t.equal(stopped.returned.paused?.reason, true, 'a pause without a reason reports true')
   t.match(stopResult, { result: true, stopped: { reason: 'no need', index: 0 } })
   t.same(stopResult.context.seen, ['a'])
 
@@ -578,10 +605,38 @@ t.test('chain - stop and fail on a pause end the run', async (t) => {
   const failed = runDone(chain)
   pause?.fail('gave up', boom)
   pause?.resume()
-  const [failError, failResult] = await failed.done
+  const [failInfo, failResult, failError] = await failed.done
   t.equal(failError, boom)
+  t.equal(failInfo, failResult.failed)
   t.match(failResult, { result: false, failed: { reason: 'gave up', error: boom, index: 0 } })
   t.same(failResult.context.seen, ['a'])
+})
+
+t.test('chain - resume, stop and fail of a pause return the run\'s final result (chain-builder 0.13)', async (t) => {
+  let pause: Pause<Ctx> | undefined
+  const chain = new Chain<Ctx>(rec('a', (control) => { pause = control.pause() }), rec('b'))
+  chain.run({ context: ctx() })
+  const resumed = pause?.resume()
+  t.match(resumed, { result: true, context: { seen: ['a', 'b'] } })
+  t.notOk(resumed?.paused)
+  t.equal(pause?.resume(), resumed, 'a second call returns the same final result')
+  chain.run({ context: ctx() })
+  t.match(pause?.stop('enough'), { result: true, stopped: { reason: 'enough', index: 0 } })
+  chain.run({ context: ctx() })
+  t.match(pause?.fail('no', 'why'), { result: false, failed: { reason: 'no', error: 'why', index: 0 } })
+  const twice = new Chain<Ctx>(rec('a', (control) => { pause = control.pause('one') }), rec('b', (control) => { control.pause('two') }))
+  twice.run({ context: ctx() })
+  t.match(pause?.resume(), { result: false, paused: { reason: 'two', index: 1 } }, 'paused again: the paused result')
+  let late: Pause<Ctx> | undefined
+  const ended = new Chain<Ctx>((control) => { control.stop(); late = control.pause() }).run({ context: ctx() })
+  t.same(late?.resume(), ended, 'a pause asked for after the run stopped only reports')
+})
+
+t.test('chain - select().affect returns what the affector returned for each listener', async (t) => {
+  const chain = new Chain<Ctx>(rec('a'), rec('b'), rec('c'))
+  const affected = chain.select((fn) => fn.options?.id !== 'b').affect((fn, index) => `${fn.options?.id}@${index}`)
+  t.same(affected.results, ['a@0', 'c@2'])
+  t.same(chain.select(() => false).affect(() => 1).results, [])
 })
 
 t.test('chain - control.stop and control.fail also end a paused run', async (t) => {
@@ -673,8 +728,9 @@ t.test('chain - pause callback stores a value and resumes, or fails on an error'
   const boom = new Error('nope')
   const bad = runDone(chain)
   callback?.(boom)
-  const [failError, failResult] = await bad.done
+  const [failInfo, failResult, failError] = await bad.done
   t.equal(failError, boom)
+  t.equal(failInfo, failResult.failed)
   t.match(failResult.failed, { reason: 'callback received an error', error: boom, index: 0 })
   const named = runDone(chain)
   callback?.(null)
@@ -762,7 +818,7 @@ t.test('chain - a listener that disables itself is skipped from then on', async 
   const other = new Chain<Ctx>(silent)
   other.on('disable', (result) => { event = result })
   other.run({ context: ctx() })
-  t.same(event, { result: true, target: 'listeners', listeners: [silent], chain: other }, 'no reason')
+  t.same(event, { result: true, reason: true, target: 'listeners', listeners: [silent], chain: other }, 'no reason: true')
 })
 
 t.test('chain - remove and disable through a control after its run do nothing', async (t) => {
@@ -864,7 +920,8 @@ t.test('chain - a chain that cannot be ordered fails the run before any listener
     failed: { reason: 'chain could not be ordered: order: the constraints form a cycle (each runs before the next): a -> b -> a', index: -1, fn: undefined },
   })
   t.ok(isCioError(returned.failed?.error, codes.ORDER_CYCLE))
-  const [error] = await done
+  const [failed, , error] = await done
+  t.equal(failed, returned.failed)
   t.equal(error, returned.failed?.error)
   t.same(seen, ['start', 'fail', 'done'])
   t.match(chain.run({ context: ctx() }), { result: false, failed: { index: -1 } }, 'tried again on the next run')
@@ -880,7 +937,7 @@ t.test('chain - an order function that throws nothing useful still fails the run
   }, rec('a'))
   const { returned, done } = runDone(chain)
   t.match(returned.failed, { reason: 'chain could not be ordered: undefined', index: -1 })
-  t.match((await done)[0], { code: codes.CHAIN_FAILED, message: /before any listener ran/ })
+  t.match((await done)[2], { code: codes.CHAIN_FAILED, message: /before any listener ran/ })
 })
 
 t.test('chain - isDisabled tells whether runs skip a listener', async (t) => {

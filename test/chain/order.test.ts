@@ -217,3 +217,32 @@ t.test('order - sorts hundreds of items given in reverse', async (t) => {
   const items = Array.from({ length: 500 }, (_, i) => item(`i${i}`, { after: i > 0 ? [`i${i - 1}`, `i${Math.floor(i / 2)}`] : [] }))
   t.same(ids(order(items.slice().reverse())), ids(items))
 })
+
+t.test('order - takes the ordering package\'s three call forms: (array), ({ array }) and (a, b, ...)', async (t) => {
+  const a = item('a', { after: 'b' })
+  const b = item('b')
+  t.same(ids(order([a, b])), ['b', 'a'])
+  t.same(ids(order({ array: [a, b] })), ['b', 'a'])
+  t.same(ids(order(a, b)), ['b', 'a'])
+  const fn: Listener<object> = function only() {}
+  t.same(order(fn), [fn], 'one listener alone')
+})
+
+t.test('order - needs is ordering\'s name for after', async (t) => {
+  t.same(ids(order([item('a', { needs: 'b' }), item('b')])), ['b', 'a'])
+  t.same(ids(order([item('a', { needs: ['c', 'b'] }), item('b'), item('c', { needs: 'b' })])), ['b', 'c', 'a'])
+  t.throws(() => order([item('a', { needs: 3 } as never)]), { code: codes.INVALID_OPTION, message: /options.needs of listener "a"/ })
+})
+
+t.test('order - bad input is a coded INVALID_ARGUMENT naming the argument or position, never a raw TypeError', async (t) => {
+  const call = order as (...args: unknown[]) => unknown
+  t.throws(() => call(null), { code: codes.INVALID_ARGUMENT, message: /got null/ })
+  t.throws(() => call(undefined), { code: codes.INVALID_ARGUMENT, message: /got undefined/ })
+  t.throws(() => call(), { code: codes.INVALID_ARGUMENT, message: /got nothing/ })
+  t.throws(() => call({}), { code: codes.INVALID_ARGUMENT, message: /object without "array"/ })
+  t.throws(() => call(5), { code: codes.INVALID_ARGUMENT, message: /got number/ })
+  t.throws(() => call({ array: null }), { code: codes.INVALID_ARGUMENT, message: /"array" option must be an array.*null/, details: { argument: 'array' } })
+  t.throws(() => call([item('a'), null]), { code: codes.INVALID_ARGUMENT, message: /position 1 is null/, details: { position: 1 } })
+  t.throws(() => call(item('a'), undefined), { code: codes.INVALID_ARGUMENT, message: /position 1 is undefined/ })
+  t.throws(() => call({ array: [[item('a')]] }), { code: codes.INVALID_ARGUMENT, message: /position 0 is an array/ })
+})

@@ -215,3 +215,14 @@ t.test('builder - listeners check their options at cio.server()/cio.client(), no
   quiet.getServerClientChain().disable('cio/frame')
   t.ok(quiet.server({ callTimeout: 0 }), 'a disabled listener is not asked')
 })
+
+t.test('builder - disabling a core listener in one cio instance leaves the others alone (why fn.options.disabled is never written)', async (t) => {
+  const quiet = buildCio()
+  const other = buildCio()
+  quiet.getServerChain().disable('cio/relistener', 'this app handles EADDRINUSE itself')
+  const relistener = quiet.getServerChain().array.find((fn) => fn.options?.id === 'cio/relistener')
+  t.equal(relistener, other.getServerChain().array.find((fn) => fn.options?.id === 'cio/relistener'), 'one function in both')
+  t.equal(relistener?.options?.disabled, undefined)
+  t.equal(quiet.server().emit, net.Server.prototype.emit, 'not retrying here')
+  t.not(other.server().emit, net.Server.prototype.emit, 'still retrying there')
+})

@@ -3,6 +3,7 @@ import net from 'node:net'
 import t, { type Test } from "tap"
 import buildCio, { codes, RELISTEN_DEFAULTS, type CioError } from '../../lib/internal.js'
 import { listenLocal } from '../helpers/net.js'
+import { next } from '../helpers/agents.js'
 
 /** A server holding a loopback port, so cio's server gets EADDRINUSE. */
 async function occupy(t: Test): Promise<{ port: number; release: () => Promise<void> }> {
@@ -129,4 +130,43 @@ t.test('relistener - bad options are refused with INVALID_OPTION', async (t) => 
   t.throws(() => cio.server({ retryDelay: -1 }), { code: codes.CHAIN_FAILED, cause: { code: codes.INVALID_OPTION, message: /"retryDelay" option must be a whole number/ } })
   t.throws(() => cio.server({ maxRetries: 1.5 }), { cause: { code: codes.INVALID_OPTION } })
   t.throws(() => cio.server({ relisten: 'yes' as never }), { cause: { code: codes.INVALID_OPTION, message: /"relisten" option must be a function/ } })
+})
+
+t.test('relistener - a custom relisten that calls listen() itself still runs out of retries (cio 0.5 style)', async (t) => {
+  const { port } = await occupy(t)
+  const attempts: number[] = []
+  const server = buildCio().server({
+    maxRetries: 2,
+    relisten(target, _error, attempt) {
+      attempts.push(attempt)
+      // bounded, so that a count that never runs out fails the test instead of spinning
+      if (attempts.length < 10) setImmediate(() => target.listen(port, '127.0.0.1'))
+    },
+  })
+  closeAtEnd(t, server)
+  server.listen(port, '127.0.0.1')
+  const [error] = await next<[CioError]>(server, 'error', 5000)
+  t.equal(error.code, codes.RELISTEN_FAILED)
+  t.match(error.message, /after 3 listen attempts/)
+  t.same(attempts, [1, 2], 'every EADDRINUSE counted, the listen() calls of relisten included')
+})
+
+t.test('relistener - once listening, a later EADDRINUSE starts a new count', async (t) => {
+  const { port, release } = await occupy(t)
+  const attempts: number[] = []
+  const server = buildCio().server({ retryDelay: 5, maxRetries: 50 })
+  closeAtEnd(t, server)
+  server.on('relisten', (attempt: number) => {
+    attempts.push(attempt)
+    if (attempt === 1) void release()
+  })
+  server.listen(port, '127.0.0.1')
+  await once(server, 'listening')
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  const { port: busy } = await occupy(t)
+  server.listen(busy, '127.0.0.1')
+  await once(server, 'relisten')
+  server.close()
+  t.ok(attempts.length >= 2 && attempts[0] === 1, 'counted while the first port was taken')
+  t.equal(attempts.at(-1), 1, 'the count started over')
 })

@@ -24,6 +24,8 @@ import { AgentNameStore } from './name-store.js'
 import { isReservedAction, type Welcome } from '../protocol.js'
 import { backoffDelay } from '../backoff.js'
 import { tlsFailure } from './failures.js'
+import type { CioOptions } from '../../core/options.js'
+import type { AgentAddress } from '../url.js'
 import { RpcHandlers } from '../../rpc/handlers.js'
 import { DEFAULT_CALL_TIMEOUT } from '../../rpc/options.js'
 import { drainPeers, type DrainResult } from '../../rpc/peer.js'
@@ -35,7 +37,7 @@ import type { RpcPeer } from '../../rpc/peer.js'
 /** Events of an {@link Agent}. */
 export interface AgentEvents {
   /** The socket connected (TLS included); the handshake follows. Emitted for every connection. */
-  connected: []
+  connected: [endpoint: string]
   /** The first handshake is done: the agent can send and be called. */
   ready: [name: string]
   /** A connection that had `connected` ended; `reason` is the error that ended it, if any. */
@@ -62,6 +64,16 @@ const LOUD: ReadonlySet<string> = new Set([codes.WRONG_SECRET, codes.TLS_FAILED,
 
 const State = { STARTING: 0, CONNECTING: 1, READY: 2, WAITING: 3, STOPPED: 4, CLOSED: 5 } as const
 type State = (typeof State)[keyof typeof State]
+
+/**
+ * websocket-agent code tests `err == Agent.OFFLINE` for "the agent is
+ * offline", and a closed agent is: its sends fail with `OFFLINE`, the
+ * closing as the cause.
+ */
+function closedOffline(closed: CioError, action?: string): CioError {
+  const message = action === undefined ? 'The agent was closed while the send waited for its connection.' : `Cannot send ${JSON.stringify(action)}: the agent was closed.`
+  return new CioError(codes.OFFLINE, message, { cause: closed, details: { action } })
+}
 
 function beatClient(connection: ClientConnection, interval: number): void {
   if (connection.beating) beat(connection, interval)
@@ -104,6 +116,8 @@ export class Agent extends CodedEmitter<AgentEvents> {
   #attempt = 0
   /** The last attempt failed with WRONG_SECRET: the next waits the longest backoff. */
   #wrongSecret = false
+  /** Index in `addresses` of the server being tried: a random start spreads agents over a cluster. */
+  #endpoint = -1
   #reconnectTimer: NodeJS.Timeout | undefined
   readonly #waiters = new Waiters()
   #stopReason: CioError | undefined
@@ -136,10 +150,11 @@ export class Agent extends CodedEmitter<AgentEvents> {
    * Calls `action` on the server. The last argument is a timeout in ms or
    * call options (`{ timeout, signal, meta, onMeta }`). Rejects with the
    * value the server's hook threw, or a CioError: `OFFLINE` (no connection
-   * and none being made), `TIMEOUT`, `UNKNOWN_ACTION`, `DISCONNECTED`,
-   * `CLOSED`, `DRAINING`, `INVALID_ARGUMENT`... While a connection is being
-   * made (or the server drains and the agent moves), waits for its
-   * handshake within the timeout.
+   * and none being made, or the agent was closed: then its `cause` is
+   * `CLOSED`), `TIMEOUT`, `UNKNOWN_ACTION`, `DISCONNECTED`, `DRAINING`,
+   * `INVALID_ARGUMENT`... While a connection is being made (or the server
+   * drains and the agent moves to the next), waits for its handshake within
+   * the timeout.
    */
   send<T = unknown>(action: string, message?: unknown, options?: SendOptions): Promise<T> {
     const peer = this.#peer
@@ -191,7 +206,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
     return result
   }
 
-  /** Answers the server's action: `(action, handler(message))`, `({ action: handler })` or `(catchAll(action, message))`. */
+  /** Answers the server's action: `(action, handler(message, socket, call))`, `({ action: handler })` or `(catchAll(action, message, socket, call))`. */
   onHook(action: string, handler: AgentHook): this
   onHook(handlers: HookMap<AgentHook>): this
   onHook(catchAll: AgentCatchAll): this
@@ -202,7 +217,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
 
   /**
    * Stops reconnecting, closes the connection (pending sends fail with
-   * `DISCONNECTED`, waiting ones with `CLOSED`), waits for the store, and
+   * `DISCONNECTED`, waiting ones with `OFFLINE`, both caused by `CLOSED`), waits for the store, and
    * resolves when all is closed. Calling it again returns the same promise.
    */
   close(): Promise<void> {
@@ -213,7 +228,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
     this.#state = State.CLOSED
     clearTimeout(this.#reconnectTimer)
     const reason = new CioError(codes.CLOSED, 'The agent was closed.')
-    this.#waiters.settle(reason)
+    this.#waiters.settle(closedOffline(reason))
     const connection = this.#connection
     if (connection !== undefined && !connection.peer.closed) {
       const closed = once(connection.peer.framed, 'close')
@@ -278,7 +293,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
       const agent = this.agent
       if (connection !== agent.#connection) return
       agent.#options?.log?.('connected; handshake under way')
-      emitSafely(agent, 'connected', [], agent.#options?.log)
+      emitSafely(agent, 'connected', [agent.#endpointUrl()], agent.#options?.log)
     }
     ready(connection: ClientConnection, welcome: Welcome): void {
       this.agent.#onReady(connection, welcome)
@@ -310,9 +325,14 @@ export class Agent extends CodedEmitter<AgentEvents> {
     const o = this.#options as ResolvedAgentOptions
     this.#state = State.CONNECTING
     this.#connection = undefined
-    o.log?.(`connecting to ${o.address.host}:${o.address.port} over ${o.address.secure ? 'TLS' : 'TCP'}${this.#attempt > 0 ? ` (retry ${this.#attempt})` : ''}`)
+    const count = o.addresses.length
+    // The next server on each attempt; a failed attempt costs the usual backoff, so a dead server is not hammered.
+    this.#endpoint = this.#endpoint < 0 ? Math.floor(Math.random() * count) : (this.#endpoint + 1) % count
+    const address = o.addresses[this.#endpoint] as AgentAddress
+    o.log?.(`connecting to ${address.host}:${address.port} over ${address.secure ? 'TLS' : 'TCP'}${this.#attempt > 0 ? ` (retry ${this.#attempt})` : ''}`)
+    const options: CioOptions = { ...o.clientOptions, host: address.host, port: address.port, secure: address.secure }
     try {
-      const socket = this.cio.client(o.clientOptions, this.#host)
+      const socket = this.cio.client(options, this.#host)
       if (this.#connection === undefined) {
         socket.destroy()
         throw new CioError(codes.INTERNAL_ERROR, 'The client chain ran without cio/agent-client (was it disabled?): the agent cannot connect.')
@@ -320,6 +340,12 @@ export class Agent extends CodedEmitter<AgentEvents> {
     } catch (error) {
       this.#stop(error instanceof CioError ? error : new CioError(codes.INTERNAL_ERROR, describeError(error), { cause: error }))
     }
+  }
+
+  /** The server being tried or connected to, as a URL. */
+  #endpointUrl(): string {
+    const address = (this.#options as ResolvedAgentOptions).addresses[Math.max(0, this.#endpoint)] as AgentAddress
+    return `${address.secure ? 'tls' : 'tcp'}://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`
   }
 
   #onReady(connection: ClientConnection, welcome: Welcome): void {
@@ -396,9 +422,10 @@ export class Agent extends CodedEmitter<AgentEvents> {
 
   async #sendLater<T>(action: string, message: unknown, sendOptions: SendOptions | undefined): Promise<T> {
     const state = this.#state
+    if (state === State.CLOSED) throw closedOffline(new CioError(codes.CLOSED, 'The agent was closed.', { details: { action } }), action)
     const callOptions = toCallOptions(sendOptions, action)
     const timeout = callOptions?.timeout
-    checkCall(action, timeout, state === State.CLOSED, 'agent', this.#draining)
+    checkCall(action, timeout, false, 'agent', this.#draining)
     const ready = this.#peer
     if (ready !== undefined) return ready.call<T>(action, message, callOptions)
     if (state === State.STOPPED) throw new CioError(codes.OFFLINE, `Cannot send ${JSON.stringify(action)}: the agent stopped${this.#stopReason === undefined ? '' : ` (${this.#stopReason.code})`}.`, { cause: this.#stopReason, details: { action } })

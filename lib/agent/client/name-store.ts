@@ -1,12 +1,15 @@
 /**
- * An agent's memory of its name: the data store's `{ name }` document. A
- * store that fails is reported and worked around, never fatal: the agent
- * then connects without a name and the server gives it a new one.
+ * An agent's memory of its name: the data store's `{ name }` document, or
+ * websocket-agent 1.2's `{ id }`, read so that migrating keeps the name and
+ * replaced by cio's document at the next save. A store that fails is
+ * reported and worked around, never fatal: the agent then connects without
+ * a name and the server gives it a new one.
  */
 import type { CioError } from '../../errors.js'
 import { storeError } from '../store.js'
 import { isAgentName } from '../protocol.js'
 import { DEFAULT_STORE_TIMEOUT, settleWithin, type DataStore, type StoreDoc } from '../store.js'
+import { LEGACY_AGENT_NAME_KEY } from '../compat.js'
 
 export class AgentNameStore {
   readonly #store: DataStore<StoreDoc>
@@ -24,10 +27,14 @@ export class AgentNameStore {
   async load(): Promise<string | undefined> {
     try {
       // A load that never settles (a FIFO, a dead database) must not keep the agent from connecting.
-      const name = (await settleWithin(this.#store.load(), DEFAULT_STORE_TIMEOUT, 'load'))?.name
+      const doc = await settleWithin(this.#store.load(), DEFAULT_STORE_TIMEOUT, 'load')
+      const legacy = doc?.name === undefined && doc?.[LEGACY_AGENT_NAME_KEY] !== undefined
+      const name = legacy ? doc?.[LEGACY_AGENT_NAME_KEY] : doc?.name
       if (name === undefined) return undefined
       if (!isAgentName(name)) throw new TypeError(`it holds an invalid agent name, ${JSON.stringify(name)}`)
-      return (this.#stored = name)
+      // a websocket-agent document is rewritten in cio's format at the first save
+      if (!legacy) this.#stored = name
+      return name
     } catch (error) {
       this.#onError(storeError('load', error, 'agent'))
       return undefined

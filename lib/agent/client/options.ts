@@ -23,8 +23,10 @@ export interface AgentOptions extends AgentCommonOptions, CertOptions {
    * Where the server is: `host:port`, `tcp://host:port`, `tls://host:port`,
    * or websocket-agent's `http://` (TCP) and `https://` (TLS). Without a scheme,
    * TLS is used when a certificate option is given. The port defaults to 7788.
+   * A list of them (several servers of one cluster): the agent starts at a
+   * random entry and moves to the next one on each reconnect.
    */
-  host: string
+  host: string | readonly string[]
   /** The secret shared with the server (string, Buffer or secret KeyObject). It never travels. Required. */
   secret: Secret
   /** Keeps the agent's name across restarts (`{ name }`). @default none: a restarted agent gets a new name */
@@ -46,7 +48,10 @@ export interface AgentOptions extends AgentCommonOptions, CertOptions {
 /** The options once checked. */
 export interface ResolvedAgentOptions {
   secret: KeyObject
+  /** The first server (the only one unless `host` is a list). */
   address: AgentAddress
+  /** Every server `host` names, in order. */
+  addresses: AgentAddress[]
   /** Given to `cio.client()`. */
   clientOptions: CioOptions
   store: DataStore<StoreDoc> | undefined
@@ -77,6 +82,8 @@ function checkBoolean(value: unknown, option: string): boolean {
   if (typeof value !== 'boolean') throw new CioError(codes.INVALID_OPTION, `The "${option}" option must be a boolean, got ${typeof value}.`, { details: { option } })
   return value
 }
+/** Most servers one agent may list in `host`. */
+const MAX_HOSTS = 64
 
 /** Checks the options, applies the defaults; throws `INVALID_OPTION` (or `CERT_READ`) naming the option. */
 export function resolveAgentOptions(input: unknown): ResolvedAgentOptions {
@@ -89,12 +96,18 @@ export function resolveAgentOptions(input: unknown): ResolvedAgentOptions {
   const secret = handshakeKey(options.secret as Secret)
   const tls = collectTls(options, TLS_KEYS)
   const material = hasTlsMaterial(tls, true)
-  const address = parseAgentHost(options.host, 'host', material)
-  if (!address.secure && material) {
-    throw new CioError(codes.INVALID_OPTION, `The "host" option ${JSON.stringify(options.host)} asks for plain TCP, but certificate options are given: use tls:// (or https://), or drop the certificates.`, {
-      details: { option: 'host', conflictsWith: 'ca' },
-    })
-  }
+  const hosts: unknown[] = Array.isArray(options.host) ? options.host : [options.host]
+  if (hosts.length === 0 || hosts.length > MAX_HOSTS) throw new CioError(codes.INVALID_OPTION, `The "host" option must be a server address or a list of 1 to ${MAX_HOSTS} of them.`, { details: { option: 'host' } })
+  const addresses = hosts.map((host) => {
+    const address = parseAgentHost(host, 'host', material)
+    if (!address.secure && material) {
+      throw new CioError(codes.INVALID_OPTION, `The "host" option ${JSON.stringify(host)} asks for plain TCP, but certificate options are given: use tls:// (or https://), or drop the certificates.`, {
+        details: { option: 'host', conflictsWith: 'ca' },
+      })
+    }
+    return address
+  })
+  const address = addresses[0] as AgentAddress
   const { reconnect = true, cio } = options
   if (typeof reconnect !== 'boolean' && (typeof reconnect !== 'object' || reconnect === null || Array.isArray(reconnect))) {
     throw new CioError(codes.INVALID_OPTION, 'The "reconnect" option must be false, true, or backoff settings { initialDelay, factor, maxDelay }.', { details: { option: 'reconnect' } })
@@ -109,6 +122,7 @@ export function resolveAgentOptions(input: unknown): ResolvedAgentOptions {
   return {
     secret,
     address,
+    addresses,
     clientOptions,
     store: checkStore<DataStore<StoreDoc>>(options.dataStore),
     timeout,

@@ -29,6 +29,7 @@ import { Gate } from './admission.js'
 import { resolveServerOptions, type AgentServerOptions, type ResolvedServerOptions } from './options.js'
 import { RpcHandlers } from '../../rpc/handlers.js'
 import type { CioServer } from '../../core/server-events.js'
+import type { ClusterAgent, ClusterHost, ClusterLink } from '../../cluster/types.js'
 
 /** Events of an {@link AgentServer}. */
 export interface AgentServerEvents {
@@ -46,6 +47,16 @@ export interface AgentServerEvents {
    * emitted only if listened to.
    */
   error: [error: CioError]
+  /** With `cluster`: another node renewed its lease for the first time (its id). */
+  nodeJoined: [node: string]
+  /** With `cluster`: another node's lease expired; calls waiting for it failed with cause `NODE_LOST`. */
+  nodeLost: [node: string]
+  /** With `cluster`: this node lost its Redis inbox; calls waiting for other nodes failed with cause `CLUSTER_UNAVAILABLE`. */
+  clusterDown: [error: Error | undefined]
+  /** With `cluster`: Redis is reachable again after `clusterDown`. */
+  clusterUp: []
+  /** With `cluster`: Redis came back without its data; the counter was re-seeded and names re-claimed. */
+  clusterDataLost: []
 }
 
 
@@ -86,6 +97,8 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
   #closing: Promise<void> | undefined
   /** Resolves when the net server has closed (after its last connection); made by the first close. */
   #unlistened: Promise<void> | undefined
+  /** Set by the `cluster` option; undefined means today's single-server code paths. */
+  readonly #cluster: ClusterLink | undefined
   /** Called when the last connection is released during `close()`. */
   #drained: (() => void) | undefined
 
@@ -94,6 +107,9 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
     super()
     const o = (this.#options = resolveServerOptions(options))
     this.#names = new NameCounter(o.nameFormat, o.store, (error) => emitError(this, error, o.log), o.storeTimeout)
+    // First: a link already serving another server throws before anything is opened.
+    this.#cluster = o.cluster
+    this.#cluster?.attach(this.#makeClusterHost())
     this.cio = o.cio ?? buildCio()
     ensureServerListeners(this.cio)
     this.netServer = this.cio.server(o.serverOptions, new AgentServer.#Host(this))
@@ -140,7 +156,7 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
     return records
   }
 
-  /** Answers an agent's action: `(action, handler(message, agent))`, `({ action: handler })` or `(catchAll(action, message, agent))`. */
+  /** Answers an agent's action: `(action, handler(message, socket, agent))`, `({ action: handler })` or `(catchAll(action, message, socket, agent))`. */
   onHook(action: string, handler: ServerHook): this
   onHook(handlers: HookMap<ServerHook>): this
   onHook(catchAll: ServerCatchAll): this
@@ -182,6 +198,11 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
     try {
       callOptions = toCallOptions(options, action)
       checkCall(action, callOptions?.timeout, this.#closing !== undefined, 'agent server', this.#draining)
+      const cluster = this.#cluster
+      if (cluster !== undefined && typeof agent === 'string' && this.#agents.get(agent)?.phase !== Phase.READY) {
+        // Through another node: the timeout travels, the rest of the call options stay here.
+        return cluster.sendTo(agent, action, message, callOptions?.timeout ?? this.#options.timeout) as Promise<T>
+      }
       connection = this.#target(agent)
     } catch (error) {
       return Promise.reject(error)
@@ -197,6 +218,11 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
   async sendAll(action: string, message?: unknown, options?: SendOptions): Promise<ByAgent<unknown>> {
     const callOptions = toCallOptions(options, action)
     checkCall(action, callOptions?.timeout, this.#closing !== undefined, 'agent server', this.#draining)
+    if (this.#cluster !== undefined) {
+      const results = await this.#clusterSendAll(this.#cluster, action, message, callOptions)
+      if (Object.keys(results).length === 0) throw new CioError(codes.NO_CONNECTED_AGENTS, `Cannot send ${JSON.stringify(action)} to all agents: none is connected to any node.`, { details: { action } })
+      return allOrFailure(results, action)
+    }
     const targets = this.#readyConnections()
     if (targets.length === 0) throw new CioError(codes.NO_CONNECTED_AGENTS, `Cannot send ${JSON.stringify(action)} to all agents: none is connected.`, { details: { action } })
     return allOrFailure(await callAll(targets, action, message, callOptions), action)
@@ -206,6 +232,7 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
   async sendAllSettled(action: string, message?: unknown, options?: SendOptions): Promise<ByAgent<SendOutcome>> {
     const callOptions = toCallOptions(options, action)
     checkCall(action, callOptions?.timeout, this.#closing !== undefined, 'agent server', this.#draining)
+    if (this.#cluster !== undefined) return this.#clusterSendAll(this.#cluster, action, message, callOptions)
     return callAll(this.#readyConnections(), action, message, callOptions)
   }
 
@@ -242,6 +269,27 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
   }
 
   /**
+   * Every agent by name and the node holding it: the whole cluster's with
+   * `cluster` (rejects `CLUSTER_UNAVAILABLE` when Redis cannot be reached),
+   * else this server's with `node: 'local'`. `getAgents()` stays local.
+   */
+  async listAgents(): Promise<ClusterAgent[]> {
+    if (this.#cluster !== undefined) return this.#cluster.listAgents()
+    return this.getAgents().map((record) => ({ name: record.name, node: 'local' }))
+  }
+
+  /** This server's id in its cluster (undefined without `cluster`). */
+  get nodeId(): string | undefined {
+    return this.#cluster?.nodeId
+  }
+
+  #clusterSendAll(cluster: ClusterLink, action: string, message: unknown, options: CallOptions | undefined): Promise<ByAgent<SendOutcome>> {
+    const local = callAll(this.#readyConnections(), action, message, options)
+    // Agents on other nodes: the timeout travels, the rest of the call options stay here.
+    return cluster.sendAll(action, message, options?.timeout ?? this.#options.timeout, local)
+  }
+
+  /**
    * Stops accepting, closes every connection (pending calls fail with
    * `DISCONNECTED`, whose cause is `CLOSED`), waits for the store, and
    * resolves when everything is closed. Calling it again returns the same promise.
@@ -262,6 +310,7 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
     this.#gate.stop()
     if (this.#connections.size + this.#agents.size > 0) await new Promise<void>((resolve) => (this.#drained = resolve))
     await closed
+    await this.#cluster?.close()
     await this.#names.idle()
   }
 
@@ -320,6 +369,7 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
     if (this.#closing !== undefined) throw new CioError(codes.CLOSED, 'The agent server is closing.')
     // Closed or turned away while the store loaded: it must not take a name it would never give back.
     if (connection.phase !== Phase.NAMING) throw new CioError(codes.DISCONNECTED, 'The connection ended before its name was settled.')
+    if (this.#cluster !== undefined) return this.#clusterName(this.#cluster, connection, claimed)
     let name: string
     let firstTime = false
     let changed = false
@@ -353,6 +403,68 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
     return { name, firstTime }
   }
 
+  /** Names an agent through the cluster: Redis decides, across every node, whether a claimed name is free. */
+  async #clusterName(cluster: ClusterLink, connection: ServerConnection, claimed: string | undefined): Promise<Welcome> {
+    const ended = (name: string): CioError => {
+      // Ended while Redis answered: give the name back (sent after the claim on the same connection, so it runs after it).
+      cluster.release(name)
+      return new CioError(codes.DISCONNECTED, 'The connection ended before its name was settled.')
+    }
+    if (claimed !== undefined) {
+      if (this.#agents.has(claimed)) {
+        throw new CioError(codes.DUPLICATE_ID, `The name ${claimed} belongs to an agent that is connected; the first connection keeps it.`, { details: { name: claimed, node: cluster.nodeId } })
+      }
+      // Held here while Redis decides, so a second local claim is refused at once.
+      this.#connections.delete(connection)
+      this.#agents.set(claimed, connection)
+      connection.name = claimed
+      try {
+        await cluster.claim(claimed)
+      } catch (error) {
+        if (this.#agents.get(claimed) === connection) this.#agents.delete(claimed)
+        connection.name = undefined
+        if (connection.phase === Phase.NAMING) this.#connections.add(connection)
+        throw error
+      }
+      if (connection.phase !== Phase.NAMING) throw ended(claimed)
+      if (this.#names.observe(claimed)) await this.#names.persist()
+      return { name: claimed, firstTime: false }
+    }
+    let name = await cluster.allocate()
+    // A local agent claimed this number while it was allocated (it came back with a name past the counter): take another.
+    for (let tries = 0; this.#agents.has(name) && tries < 3; tries++) name = await cluster.allocate()
+    if (this.#agents.has(name)) throw new CioError(codes.CLUSTER_UNAVAILABLE, 'No free name could be allocated; the agent will retry.')
+    if (connection.phase !== Phase.NAMING) throw ended(name)
+    connection.name = name
+    this.#connections.delete(connection)
+    this.#agents.set(name, connection)
+    await this.#names.persist()
+    return { name, firstTime: true }
+  }
+
+  /** What the cluster link reaches of this server. */
+  #makeClusterHost(): ClusterHost {
+    const o = this.#options
+    return {
+      secret: o.secret,
+      nameFormat: o.nameFormat,
+      log: o.log,
+      highWater: () => this.#names.highWater(),
+      observe: (name) => void this.#names.observe(name),
+      localNames: () => [...this.#agents.keys()],
+      callLocal: (name, action, message, timeout) => {
+        const connection = this.#agents.get(name)
+        if (connection === undefined || connection.phase !== Phase.READY) {
+          return Promise.reject(new CioError(codes.AGENT_NOT_CONNECTED, `The agent ${name} is not connected to node ${this.nodeId ?? '?'}.`, { details: { name, delivered: false } }))
+        }
+        return connection.peer.call(action, message, { timeout })
+      },
+      callAllLocal: (action, message, timeout) => callAll(this.#readyConnections(), action, message, timeout === undefined ? undefined : { timeout }),
+      evict: (name, error) => this.#agents.get(name)?.socket.destroy(error),
+      emit: (event, ...args) => emitSafely(this, event, args, o.log),
+    }
+  }
+
   #admit(connection: ServerConnection, welcome: Welcome): void {
     // From here on the connection's calls are the user's: intercepted and traced with the agent's name.
     connection.peer.interceptWith(this.#interceptors)
@@ -366,7 +478,10 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
   #release(connection: ServerConnection, error: Error | undefined): void {
     this.#connections.delete(connection)
     const name = connection.name
-    if (name !== undefined && this.#agents.get(name) === connection) this.#agents.delete(name)
+    if (name !== undefined && this.#agents.get(name) === connection) {
+      this.#agents.delete(name)
+      this.#cluster?.release(name)
+    }
     if (this.#connections.size + this.#agents.size === 0) this.#drained?.()
     if (connection.record === undefined) return
     this.#options.log?.(`agent ${connection.record.name} disconnected${error === undefined ? '' : `: ${error.message}`}`)

@@ -30,7 +30,7 @@ import type { RpcRequest } from '../../rpc/protocol.js'
 import { admittedChannel, refusedChannel, type HandshakeMessage } from '../../core/diagnostics.js'
 
 /** Refuses a request and ends the connection; the owner hears of it when `report` is set. */
-function turnAway(connection: ServerConnection, id: number, code: CioErrorCode, message: string, report = false): void {
+function turnAway(connection: ServerConnection, id: number, code: CioErrorCode, message: string, report = false, details?: Record<string, unknown>): void {
   // Requests already on their way (a correct proof behind a bad one, say) must not get it in after all.
   connection.phase = Phase.REFUSED
   refuseRequest(connection.peer, id, code, message, true)
@@ -39,7 +39,7 @@ function turnAway(connection: ServerConnection, id: number, code: CioErrorCode, 
     refusedChannel.publish({ socket, remoteAddress: socket.remoteAddress, agent: connection.handshake?.claimed, code } satisfies HandshakeMessage)
   }
   connection.host.log?.(`turned a connection away with ${code}: ${message}`, { remoteAddress: connection.socket.remoteAddress })
-  if (report) connection.host.refused(connection, new CioError(code, message, { details: { remoteAddress: connection.socket.remoteAddress, name: connection.handshake?.claimed } }))
+  if (report) connection.host.refused(connection, new CioError(code, message, { details: { ...details, remoteAddress: connection.socket.remoteAddress, name: connection.handshake?.claimed } }))
 }
 
 /** `cio.hello`: keeps the agent's nonce, answers with the server's nonce and proof. */
@@ -100,7 +100,7 @@ function onNamed(connection: ServerConnection, id: number, welcome: Welcome): vo
 function onNameRefused(connection: ServerConnection, id: number, error: unknown): void {
   if (connection.phase !== Phase.NAMING) return
   const known = error instanceof CioError
-  turnAway(connection, id, known ? error.code : codes.INTERNAL_ERROR, known ? error.message : `The agent's name could not be settled: ${describeError(error)}`, true)
+  turnAway(connection, id, known ? error.code : codes.INTERNAL_ERROR, known ? error.message : `The agent's name could not be settled: ${describeError(error)}`, true, known ? error.details : undefined)
 }
 
 /** Requests of every agent connection's peer (see the module comment). */

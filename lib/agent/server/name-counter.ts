@@ -1,6 +1,8 @@
 /**
  * The server's agent names: the allocator and the data store that keeps its
- * counter (`{ counter }`) across restarts. It fails closed: a counter that
+ * counter (`{ counter }`) across restarts. websocket-agent 1.2's document,
+ * `{ lastName }`, is read too (the counter is the number in that name) and
+ * rewritten in cio's format at once. It fails closed: a counter that
  * could not be loaded gives out no new name (a name from a counter that
  * starts again at 0 would be someone else's), and a name whose counter
  * could not be saved is refused rather than given out. Agents coming back
@@ -10,6 +12,7 @@
 import { CioError, codes } from '../../errors.js'
 import { formatName, NameAllocator, parseName, type NameFormat } from '../names.js'
 import { settleWithin, storeError, type DataStore, type StoreDoc } from '../store.js'
+import { LEGACY_LAST_NAME_KEY } from '../compat.js'
 
 /** How far a claimed name may move a counter that no store vouches for. */
 export const MAX_CLAIM_JUMP = 1_000_000
@@ -106,6 +109,19 @@ export class NameCounter {
     return Claim.MOVED
   }
 
+  /** The highest name number given out or seen (0 if none). */
+  highWater(): number {
+    return this.#names.counter
+  }
+
+  /**
+   * Notes a name another authority gave out (the cluster, which vouches for
+   * its names): the counter moves past it. True when it moved (time to save).
+   */
+  observe(name: string): boolean {
+    return this.#names.observe(name)
+  }
+
   /** True for a name this server gave out or saw: the format's names up to the counter, and those seen. */
   known(name: string): boolean {
     return this.#foreign.has(name) || (parseName(this.#names.format, name) ?? Infinity) <= this.#names.counter
@@ -137,6 +153,14 @@ export class NameCounter {
     return this.#queued
   }
 
+  /** The counter a websocket-agent `lastName` stands for in this server's format. */
+  #counterOf(lastName: unknown): number {
+    const format = this.#names.format
+    const n = typeof lastName === 'string' ? parseName(format, lastName) : undefined
+    if (n === undefined) throw new TypeError(`it holds websocket-agent's lastName ${JSON.stringify(lastName)}, which is not a name of the agentNameFormat "${format.source}"`)
+    return n
+  }
+
   /** Resolves when no save is running or queued. */
   idle(): Promise<void> {
     return this.#saving.catch(ignore)
@@ -146,7 +170,8 @@ export class NameCounter {
     this.#lastLoad = Date.now()
     try {
       const doc = await settleWithin(store.load(), this.#storeTimeout, 'load')
-      const counter = doc?.counter ?? 0
+      const legacy = doc?.counter === undefined && doc?.[LEGACY_LAST_NAME_KEY] !== undefined
+      const counter = legacy ? this.#counterOf(doc?.[LEGACY_LAST_NAME_KEY]) : doc?.counter ?? 0
       if (!Number.isSafeInteger(counter) || (counter as number) < 0) throw new TypeError(`it holds no valid counter (${JSON.stringify(counter)})`)
       this.#names = new NameAllocator(this.#names.format, counter as number)
       this.#healthy = true
@@ -154,7 +179,7 @@ export class NameCounter {
       if (claimed > (counter as number) && claimed - (counter as number) <= MAX_CLAIM_JUMP) {
         this.#names.observe(formatName(this.#names.format, claimed))
         await this.persist().catch(ignore)
-      }
+      } else if (legacy) await this.persist().catch(ignore)
     } catch (error) {
       this.#onError(storeError('load', error, 'agent server'))
     } finally {

@@ -8,6 +8,7 @@ import type { Socket } from 'node:net'
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, type AgentCommonOptions } from '../options.js'
 import { LEGACY_PROTOCOLS } from '../compat.js'
 import type { Cio } from '../../core/types.js'
+import type { ClusterLink } from '../../cluster/types.js'
 import { CioError, codes } from '../../errors.js'
 import { checkMs, checkStore, optionsWithRole, passedOptions, resolveLogger, type OptionRole } from '../options.js'
 import type { AgentLogger } from '../events.js'
@@ -70,10 +71,16 @@ export interface AgentServerOptions extends AgentCommonOptions, CertOptions {
   maxPendingHandshakes?: number
   /** Largest frame a connection may send before it is admitted, in bytes. @default 4096 */
   maxHandshakeFrameBytes?: number
+  /**
+   * Share names, `sendTo` and `sendAll` with other agent servers: a link made by
+   * `redisCluster()` from `cio/redis`. @default none: this server alone
+   */
+  cluster?: ClusterLink
 }
 
 /** The options once checked. */
 export interface ResolvedServerOptions {
+  /** The handshake's HMAC key: scrypt(secret). */
   secret: KeyObject
   port: number
   host: string | undefined
@@ -92,12 +99,13 @@ export interface ResolvedServerOptions {
   storeTimeout: number
   /** Plain TCP on an address other machines can reach, without `protocol: 'tcp'` said: warned about. */
   insecure: boolean
+  cluster: ClusterLink | undefined
 }
 
 /** Every option of `AgentServer` and what becomes of it (see {@link OptionRole}). */
 const OPTION_ROLES = {
   secret: 'own', port: 'own', host: 'own', protocol: 'own', tlsOptions: 'own', wssOptions: 'own', agentNameFormat: 'own', dataStore: 'own',
-  timeout: 'own', handshakeTimeout: 'own', heartbeatInterval: 'own', logger: 'own', debug: 'own', cio: 'own',
+  timeout: 'own', handshakeTimeout: 'own', heartbeatInterval: 'own', logger: 'own', debug: 'own', cio: 'own', cluster: 'own',
   maxPendingHandshakes: 'own', maxHandshakeFrameBytes: 'own', storeTimeout: 'own',
   key: 'tls', cert: 'tls', ca: 'tls', pfx: 'tls', private: 'tls', public: 'tls', root: 'tls', privateKey: 'tls', certificate: 'tls',
   passphrase: 'tls', requestCert: 'tls', rejectUnauthorized: 'tls', isClientAllowed: 'tls', rejectClient: 'tls',
@@ -143,6 +151,10 @@ export function resolveServerOptions(input: unknown): ResolvedServerOptions {
     throw invalid('protocol', `The "protocol" option must be AgentServer.TCP, AgentServer.TLS, or websocket-agent's WS/WSS, got ${JSON.stringify(protocol) ?? String(protocol)}.`)
   }
   if (cio !== undefined && (typeof cio !== 'object' || cio === null || typeof (cio as Cio).server !== 'function')) throw invalid('cio', 'The "cio" option must be a cio instance made by buildCio().')
+  const cluster = options.cluster
+  if (cluster !== undefined && (typeof cluster !== 'object' || cluster === null || typeof (cluster as ClusterLink).attach !== 'function')) {
+    throw invalid('cluster', 'The "cluster" option must be a cluster link made by redisCluster() from cio/redis.')
+  }
   const tls = collectTls(options, TLS_KEYS)
   const material = hasTlsMaterial(tls, false)
   const secure = protocol === undefined ? material : (PROTOCOLS[protocol.toLowerCase()] as boolean)
@@ -176,5 +188,6 @@ export function resolveServerOptions(input: unknown): ResolvedServerOptions {
     maxHandshakeFrameBytes,
     storeTimeout: checkMs(options.storeTimeout, 'storeTimeout', DEFAULT_STORE_TIMEOUT),
     insecure: !secure && protocol === undefined && !(typeof host === 'string' && LOOPBACK.test(host)),
+    cluster: cluster as ClusterLink | undefined,
   }
 }

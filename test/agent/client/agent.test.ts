@@ -85,17 +85,17 @@ for (const { secure, name: transport } of TRANSPORTS) {
     }
   })
 
-  t.test(`agent - hooks in the three forms get (message); catch-alls first; reserved actions refused (${transport})`, async (t) => {
+  t.test(`agent - hooks in the three forms get websocket-agent's (message, socket), then the call; catch-alls first; reserved actions refused (${transport})`, async (t) => {
     const { server, port } = await startServer(t, secure)
     const agent = await makeAgent(t, port, secure)
     const seen: string[] = []
-    agent.onHook('someEventFromServer', (message) => (seen.push(`hook ${JSON.stringify(message)}`), { status: 'Yay!' }))
+    agent.onHook('someEventFromServer', (message, socket, call) => (seen.push(`hook ${JSON.stringify(message)} ${String(socket instanceof net.Socket && socket === call.socket)} ${call.action}`), { status: 'Yay!' }))
     agent.onHook({ other: (message) => (message as number) + 1 })
-    agent.onHook((action, message) => void seen.push(`catch-all ${action} ${JSON.stringify(message)}`))
+    agent.onHook((action, message, socket) => void seen.push(`catch-all ${action} ${JSON.stringify(message)} ${String(socket instanceof net.Socket)}`))
     const [name] = (await next(agent, 'ready')) as [string]
     t.same(await server.sendTo(name, 'someEventFromServer', { a: 1 }), { status: 'Yay!' })
     t.equal(await server.sendTo(name, 'other', 1), 2)
-    t.same(seen, ['catch-all someEventFromServer {"a":1}', 'hook {"a":1}', 'catch-all other 1'])
+    t.same(seen, ['catch-all someEventFromServer {"a":1} true', 'hook {"a":1} true someEventFromServer', 'catch-all other 1 true'])
     t.equal(thrown(() => agent.onHook('cio.ping', () => 1)).code, codes.INVALID_ARGUMENT)
     t.equal(thrown(() => agent.onHook(null as never)).code, codes.INVALID_ARGUMENT)
   })
@@ -158,13 +158,18 @@ for (const { secure, name: transport } of TRANSPORTS) {
     t.equal((error.cause as CioError).code, codes.CLOSED)
     await closing
     await gone
-    t.equal((await cioRejection(agent.send('x'))).code, codes.CLOSED)
+    const afterClose = await cioRejection(agent.send('x'))
+    t.equal(afterClose.code, codes.OFFLINE, 'a closed agent is offline (err == Agent.OFFLINE)')
+    t.ok((afterClose as unknown) == Agent.OFFLINE, 'the websocket-agent idiom')
+    t.equal((afterClose.cause as CioError).code, codes.CLOSED)
     await pause(60)
     t.same(server.getAgents(), [], 'it did not come back')
     const waiting = await makeAgent(t, port, secure)
     const early = cioRejection(waiting.send('x'))
     await waiting.close()
-    t.equal((await early).code, codes.CLOSED, 'a send waiting for the first handshake')
+    const waited = await early
+    t.equal(waited.code, codes.OFFLINE, 'a send waiting for the first handshake')
+    t.equal((waited.cause as CioError).code, codes.CLOSED)
   })
 
   t.test(`agent - a wrong secret: WRONG_SECRET on every attempt, retried at the longest backoff; stopOnWrongSecret stops (${transport})`, async (t) => {

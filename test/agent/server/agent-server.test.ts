@@ -64,16 +64,16 @@ for (const { secure, name: transport } of TRANSPORTS) {
     t.ok(server.cio.getServerClientChain().array.some((fn) => fn.options?.id === 'cio/agent-server'), 'the agent listener is in the chain')
   })
 
-  t.test(`agent server - hooks in the three forms get (message, agent); catch-alls first; reserved actions refused (${transport})`, async (t) => {
+  t.test(`agent server - hooks in the three forms get websocket-agent's (message, socket, agent); catch-alls first; reserved actions refused (${transport})`, async (t) => {
     const { server, port } = await startServer(t, secure)
     const seen: string[] = []
-    server.onHook('greet', (message, agent) => (seen.push(`greet ${String(message)} from ${agent.name}`), `hello ${agent.name}`))
+    server.onHook('greet', (message, socket, agent) => (seen.push(`greet ${String(message)} from ${agent.name} ${String(socket === agent.socket)}`), `hello ${agent.name}`))
     server.onTunnel({ twice: (message) => (message as number) * 2 })
-    server.onHook((action, message, agent) => void seen.push(`catch-all ${action} ${JSON.stringify(message)} ${agent.name}`))
+    server.onHook((action, message, socket, agent) => void seen.push(`catch-all ${action} ${JSON.stringify(message)} ${agent.name} ${String(socket === agent.socket)}`))
     const { agent, name } = await readyAgent(t, port, secure)
     t.equal(await agent.send('greet', 'hi'), `hello ${name}`)
     t.equal(await agent.send('twice', 21), 42)
-    t.same(seen, [`catch-all greet "hi" ${name}`, `greet hi from ${name}`, `catch-all twice 21 ${name}`])
+    t.same(seen, [`catch-all greet "hi" ${name} true`, `greet hi from ${name} true`, `catch-all twice 21 ${name} true`])
     for (const bad of [() => server.onHook('cio.hello', () => 1), () => server.onHook({ 'cio.x': () => 1 }), () => server.onHook('x', 5 as never), () => server.onHook(5 as never), () => server.onHook('', () => 1)]) {
       t.equal(thrown(bad).code, codes.INVALID_ARGUMENT)
     }

@@ -117,3 +117,27 @@ t.test('name-counter - with a healthy store, a claim past the counter is renamed
   t.equal(counter.claim('A5'), Claim.KEEP)
   t.equal(counter.next(), 'A6')
 })
+
+t.test('name counter - reads websocket-agent 1.2\'s { lastName }, continues after it and rewrites the store as { counter }', async (t) => {
+  const store = new MemoryStore({ lastName: 'A0007' })
+  const counter = new NameCounter(parseNameFormat('A####'), store, (error) => t.fail(error.message), 1000)
+  t.equal(await counter.ready(), true)
+  await counter.idle()
+  t.same(await store.load(), { counter: 7 }, 'cio\'s format from then on')
+  t.equal(counter.next(), 'A0008')
+  t.ok(counter.known('A0007'))
+})
+
+t.test('name counter - { counter } wins over a stray lastName', async (t) => {
+  const counter = new NameCounter(parseNameFormat('A#'), new MemoryStore({ counter: 2, lastName: 'A9' }), (error) => t.fail(error.message), 1000)
+  t.equal(await counter.ready(), true)
+  t.equal(counter.next(), 'A3')
+})
+
+t.test('name counter - a lastName the format does not produce is STORE_FAILED, and no name is given out', async (t) => {
+  const errors: CioError[] = []
+  const counter = new NameCounter(parseNameFormat('A####'), new MemoryStore({ lastName: 'B12' }), (error) => errors.push(error), 1000)
+  t.equal(await counter.ready(), false)
+  t.match(errors, [{ code: 'STORE_FAILED', message: /lastName "B12".*"A####"/ }])
+  t.throws(() => counter.next(), { code: 'STORE_FAILED' })
+})

@@ -1,0 +1,183 @@
+/**
+ * Messages between the nodes of a cluster: their shapes, the signature that
+ * authenticates them, and the checks that untrusted text must pass before
+ * anything acts on it.
+ *
+ *   <signature>.<json>
+ *
+ * `signature` is the base64url HMAC-SHA256 of the JSON text under a key
+ * derived (HKDF, label `cio-cluster`) from the handshake key, scrypt(secret): whoever can
+ * write to Redis still cannot call agents. Every function here is pure.
+ */
+import { createHmac, hkdfSync, timingSafeEqual, type KeyObject } from 'node:crypto'
+import { dropPrototypeKeys } from '../agent/store.js'
+import { isAgentName } from '../agent/protocol.js'
+import type { ByAgent } from '../agent/calls.js'
+
+/** Version of the message format. */
+export const WIRE_VERSION = 1
+
+/** How one agent's call ended, as it travels: a value, cio's coded fault, or a plain value the hook threw. */
+export type WireOutcome =
+  | { ok: true; value: unknown }
+  | { ok: false; fault: WireFault }
+  | { ok: false; thrown?: unknown }
+
+/** A CioError as it travels: code, message and the JSON-safe part of its details. */
+export interface WireFault {
+  code: string
+  message: string
+  details?: Record<string, unknown>
+}
+
+/** A call to one agent of the receiving node. `ttl`: the ms left when it was sent. */
+export interface CallMessage {
+  v: 1
+  t: 'call'
+  id: number
+  from: string
+  name: string
+  action: string
+  body?: unknown
+  ttl: number
+}
+
+/** The answer to a {@link CallMessage}; `delivered: false` means the agent never saw the call. */
+export interface ReplyMessage {
+  v: 1
+  t: 'reply'
+  id: number
+  node: string
+  outcome: WireOutcome
+  delivered: boolean
+}
+
+/** A call to every agent of the receiving node. */
+export interface AllMessage {
+  v: 1
+  t: 'all'
+  id: number
+  from: string
+  action: string
+  body?: unknown
+  ttl: number
+}
+
+/** One part of the answer to an {@link AllMessage}: some agents' outcomes, by name. */
+export interface AllReplyMessage {
+  v: 1
+  t: 'allReply'
+  id: number
+  node: string
+  part: number
+  parts: number
+  results: ByAgent<WireOutcome>
+}
+
+export type ClusterMessage = CallMessage | ReplyMessage | AllMessage | AllReplyMessage
+
+const SIGNATURE_LENGTH = 43
+const MAX_ID_LENGTH = 200
+const MAX_ACTION_LENGTH = 1024
+const MAX_TTL = 0x7fff_ffff
+/** More parts than this would each be tiny: refused as nonsense. */
+const MAX_PARTS = 100_000
+
+/**
+ * The key that signs messages between nodes: HKDF of the handshake key,
+ * itself scrypt(secret), so that messages read from Redis give an offline
+ * guess at the secret the same scrypt cost as a recorded handshake.
+ */
+export function clusterKey(secret: KeyObject): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'cio-cluster', 32))
+}
+
+function sign(key: Buffer, json: string): string {
+  return createHmac('sha256', key).update(json).digest('base64url')
+}
+
+/** Serialises and signs a message. */
+export function encodeMessage(key: Buffer, message: ClusterMessage): string {
+  const json = JSON.stringify(message)
+  return `${sign(key, json)}.${json}`
+}
+
+/** Why a message was dropped. */
+export type DropReason = 'size' | 'signature' | 'json' | 'shape'
+
+/**
+ * Checks a received message: size first (before any hashing), then the
+ * signature in constant time, then the JSON and its shape. Returns the
+ * message or the reason it must be dropped.
+ */
+export function decodeMessage(key: Buffer, text: string, maxBytes: number): ClusterMessage | DropReason {
+  if (text.length > maxBytes || Buffer.byteLength(text) > maxBytes) return 'size'
+  if (text.length < SIGNATURE_LENGTH + 2 || text[SIGNATURE_LENGTH] !== '.') return 'signature'
+  const given = Buffer.from(text.slice(0, SIGNATURE_LENGTH))
+  const json = text.slice(SIGNATURE_LENGTH + 1)
+  const expected = Buffer.from(sign(key, json))
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'signature'
+  let value: unknown
+  try {
+    value = JSON.parse(json, dropPrototypeKeys)
+  } catch {
+    return 'json'
+  }
+  return isMessage(value) ? value : 'shape'
+}
+
+function isId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0
+}
+
+function isNodeId(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH
+}
+
+function isAction(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_ACTION_LENGTH
+}
+
+function isTtl(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= MAX_TTL
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** True for a well-formed outcome. */
+export function isOutcome(value: unknown): value is WireOutcome {
+  if (!isRecord(value)) return false
+  // `value` and `thrown` may be absent: JSON drops an undefined one.
+  if (value.ok === true) return true
+  if (value.ok !== false) return false
+  const fault = value.fault
+  if (fault === undefined) return true
+  return isRecord(fault) && typeof fault.code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(fault.code) && typeof fault.message === 'string' && (fault.details === undefined || isRecord(fault.details))
+}
+
+function isResults(value: unknown): value is ByAgent<WireOutcome> {
+  if (!isRecord(value)) return false
+  for (const name of Object.keys(value)) if (!isAgentName(name) || !isOutcome(value[name])) return false
+  return true
+}
+
+function isMessage(value: unknown): value is ClusterMessage {
+  if (!isRecord(value) || value.v !== WIRE_VERSION || !isId(value.id)) return false
+  switch (value.t) {
+    case 'call':
+      return isNodeId(value.from) && isAgentName(value.name) && isAction(value.action) && isTtl(value.ttl)
+    case 'all':
+      return isNodeId(value.from) && isAction(value.action) && isTtl(value.ttl)
+    case 'reply':
+      return isNodeId(value.node) && typeof value.delivered === 'boolean' && isOutcome(value.outcome)
+    case 'allReply':
+      return (
+        isNodeId(value.node) && Number.isSafeInteger(value.parts) && (value.parts as number) >= 1 && (value.parts as number) <= MAX_PARTS &&
+        Number.isSafeInteger(value.part) && (value.part as number) >= 0 && (value.part as number) < (value.parts as number) && isResults(value.results)
+      )
+    default:
+      return false
+  }
+}

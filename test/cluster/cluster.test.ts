@@ -1,0 +1,218 @@
+import { once } from 'node:events'
+import t from 'tap'
+import { Redis } from 'ioredis'
+import { codes, CioError } from '../../lib/errors.js'
+import { keyPrefix } from '../../lib/redis/index.js'
+import { clusterKey, encodeMessage } from '../../lib/cluster/wire.js'
+import { handshakeKey } from '../../lib/agent/handshake.js'
+import { SECRET } from '../helpers/agents.js'
+import { needRedis, startRedis } from '../helpers/redis.js'
+import { clusterAgent, startNode, until, type TestNode } from './nodes.js'
+
+function settledAll(nodes: TestNode[]): boolean {
+  return nodes.every((node) => node.link.stats().pending === 0 && node.link.stats().serving === 0)
+}
+
+t.test('cluster - names unique across three nodes, sendTo both ways, listAgents', async (t) => {
+  if (!needRedis(t)) return
+  const redis = await startRedis(t)
+  const nodes = [await startNode(t, redis.path, 'n1'), await startNode(t, redis.path, 'n2'), await startNode(t, redis.path, 'n3')]
+  const names: string[] = []
+  const agents = await Promise.all(Array.from({ length: 9 }, (_, i) => clusterAgent(t, (nodes[i % 3] as TestNode).port)))
+  for (const { name } of agents) names.push(name)
+  t.same([...names].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))), ['A1', 'A2', 'A3', 'A4', 'A5', 'A6', 'A7', 'A8', 'A9'], 'nine names from one counter, none twice')
+  for (const [i, node] of nodes.entries()) {
+    for (const [j, { name }] of agents.entries()) {
+      if (j % 3 === i) continue
+      t.equal(await node.server.sendTo(name, 'who'), name, `node ${i + 1} reaches ${name} on node ${(j % 3) + 1}`)
+    }
+  }
+  const listed = await nodes[0]!.server.listAgents()
+  t.equal(listed.length, 9, 'listAgents covers the cluster')
+  t.equal(listed.find((a) => a.name === agents[1]!.name)?.node, nodes[1]!.server.nodeId, 'with the node of each')
+  t.equal(nodes[0]!.server.getAgents().length, 3, 'getAgents stays local')
+  const unknown = await nodes[0]!.server.sendTo('A999', 'who').catch((e: unknown) => e)
+  t.equal((unknown as CioError).code, codes.UNKNOWN_AGENT, 'a name never given out: UNKNOWN_AGENT')
+  await agents[4]!.agent.close()
+  await until(async () => (await nodes[0]!.server.listAgents()).length === 8, 3000, 'the release')
+  const gone = await nodes[0]!.server.sendTo(agents[4]!.name, 'who').catch((e: unknown) => e)
+  t.equal((gone as CioError).code, codes.AGENT_NOT_CONNECTED, 'a closed agent: AGENT_NOT_CONNECTED')
+  t.ok(settledAll(nodes), 'nothing pending')
+})
+
+t.test('cluster - DUPLICATE_ID across nodes names the holder; the first keeps it', async (t) => {
+  if (!needRedis(t)) return
+  const redis = await startRedis(t)
+  const [a, b] = [await startNode(t, redis.path, 'a'), await startNode(t, redis.path, 'b')]
+  const first = await clusterAgent(t, a.port)
+  const refused = new Promise<CioError>((resolve) => b.server.once('error', resolve))
+  const { Agent } = await import('../../lib/agent/client/agent.js')
+  const second = new Agent({ host: `127.0.0.1:${b.port}`, secret: SECRET, heartbeatInterval: 0, reconnect: { initialDelay: 50, maxDelay: 100 }, dataStore: { save: async () => {}, load: async () => ({ name: first.name }) } })
+  second.on('error', () => {})
+  t.teardown(() => second.close())
+  const error = await refused
+  t.equal(error.code, codes.DUPLICATE_ID)
+  t.equal(error.details.node, a.server.nodeId, `details.node says where the name is held (${error.message})`)
+  t.equal(await b.server.sendTo(first.name, 'who'), first.name, 'the first connection keeps the name')
+  await second.close()
+  await first.agent.close()
+  // Once the first leaves, the name is free for the one coming back.
+  const back = await clusterAgent(t, b.port, first.name)
+  t.equal(back.name, first.name, 'the name is taken over once its holder left')
+})
+
+t.test('cluster - sendAllSettled names each outcome across nodes, slow agents as TIMEOUT with details.node', async (t) => {
+  if (!needRedis(t)) return
+  const redis = await startRedis(t)
+  const nodes = [await startNode(t, redis.path, 'a'), await startNode(t, redis.path, 'b')]
+  const agents = await Promise.all([0, 1, 0, 1, 1].map((i) => clusterAgent(t, nodes[i]!.port)))
+  const slow = agents[4]!
+  slow.agent.onHook('who', () => new Promise((resolve) => setTimeout(resolve, 2000, 'late')))
+  const thrower = agents[1]!
+  thrower.agent.onHook('who', () => {
+    throw { plain: 'value' }
+  })
+  const results = await nodes[0]!.server.sendAllSettled('who', undefined, 600)
+  t.same(Object.keys(results).slice(0, 2).sort(), [agents[0]!.name, agents[2]!.name].sort(), 'local agents first')
+  t.equal(Object.keys(results).length, 5, 'every agent of every node named')
+  t.same(results[agents[3]!.name], { ok: true, value: agents[3]!.name }, 'a remote answer')
+  const timedOut = results[slow.name] as { ok: false; error: CioError }
+  t.equal(timedOut.error.code, codes.TIMEOUT, 'the slow one: TIMEOUT')
+  t.equal(timedOut.error.details.node, nodes[1]!.server.nodeId, 'with details.node')
+  t.same((results[thrower.name] as { error: unknown }).error, { plain: 'value' }, 'a thrown plain value arrives unchanged')
+  const failure = await nodes[0]!.server.sendAll('who', undefined, 600).catch((e: unknown) => e as CioError)
+  t.equal((failure as CioError).code, codes.SEND_ALL_FAILED)
+  t.equal(Object.keys((failure as CioError).details.results as object).length, 5, 'SEND_ALL_FAILED holds every outcome')
+  await until(() => settledAll(nodes), 3000, 'the late answer')
+  t.ok(settledAll(nodes), 'nothing pending')
+})
+
+t.test('cluster - hostile messages on a node inbox are dropped and counted', async (t) => {
+  if (!needRedis(t)) return
+  const redis = await startRedis(t)
+  const [a, b] = [await startNode(t, redis.path, 'a'), await startNode(t, redis.path, 'b')]
+  const agent = await clusterAgent(t, a.port)
+  let calls = 0
+  agent.agent.onHook('steal', () => ++calls)
+  const raw = new Redis({ path: redis.path, lazyConnect: true })
+  t.teardown(() => raw.disconnect())
+  await raw.connect()
+  const inbox = `${keyPrefix('cio')}inbox:${a.server.nodeId}`
+  const good = encodeMessage(clusterKey(handshakeKey(SECRET)), { v: 1, t: 'call', id: 1_000_000, from: 'evil~x', name: agent.name, action: 'steal', ttl: 1000 })
+  const wrongKey = encodeMessage(clusterKey(handshakeKey('another secret entirely')), { v: 1, t: 'call', id: 1, from: 'evil~y', name: agent.name, action: 'steal', ttl: 1000 })
+  const hostile = [
+    'not a message',
+    `${'A'.repeat(43)}.{}`,
+    wrongKey,
+    good.slice(0, 44) + good.slice(44).replace('steal', 'steaL'),
+    `${good.slice(0, 43)}.${'x'.repeat(2 * 1024 * 1024)}`,
+    encodeMessage(clusterKey(handshakeKey(SECRET)), { v: 1, t: 'reply', id: 424242, node: 'x', outcome: { ok: true, value: 1 }, delivered: true }),
+    encodeMessage(clusterKey(handshakeKey(SECRET)), { v: 2, t: 'call' } as never),
+    encodeMessage(clusterKey(handshakeKey(SECRET)), { v: 1, t: 'allReply', id: 3, node: 'x', part: 5, parts: 2, results: { __proto__: { ok: true } } } as never),
+    encodeMessage(clusterKey(handshakeKey(SECRET)), { v: 1, t: 'call', id: 2, from: 'evil~z', name: agent.name, action: 'steal', ttl: -5 }),
+  ]
+  for (const text of hostile) t.equal(await raw.publish(inbox, text), 1, 'published to the node')
+  await until(() => a.link.stats().dropped >= hostile.length, 3000, 'the drops')
+  t.equal(a.link.stats().dropped, hostile.length, 'each hostile message dropped and counted')
+  t.equal(calls, 0, 'none reached an agent')
+  // A correctly signed call replayed: the first runs (whoever holds the key may call), the replay does not.
+  await raw.publish(inbox, good)
+  await until(() => calls === 1, 3000, 'the signed call')
+  await raw.publish(inbox, good)
+  await until(() => a.link.stats().dropped === hostile.length + 1, 3000, 'the replay drop')
+  t.equal(calls, 1, 'a replayed message is refused')
+  t.equal(await b.server.sendTo(agent.name, 'who'), agent.name, 'the node keeps working')
+  t.ok(settledAll([a, b]), 'nothing pending')
+})
+
+t.test('cluster - Redis killed: local calls go on, remote ones fail at once; restarted empty: counter re-seeded, no name twice', async (t) => {
+  if (!needRedis(t)) return
+  const redis = await startRedis(t)
+  const [a, b] = [await startNode(t, redis.path, 'a'), await startNode(t, redis.path, 'b')]
+  const onA = await clusterAgent(t, a.port)
+  const onB = await clusterAgent(t, b.port)
+  const before = [onA.name, onB.name]
+  const down = once(a.server, 'clusterDown')
+  await redis.kill('SIGKILL')
+  await down
+  t.equal(await a.server.sendTo(onA.name, 'who'), onA.name, 'a local agent still answers')
+  const started = performance.now()
+  const remote = await a.server.sendTo(onB.name, 'who').catch((e: unknown) => e as CioError)
+  t.equal((remote as CioError).code, codes.CLUSTER_UNAVAILABLE, 'a remote call: CLUSTER_UNAVAILABLE')
+  const all = await a.server.sendAllSettled('who').catch((e: unknown) => e as CioError)
+  t.equal((all as CioError).code, codes.CLUSTER_UNAVAILABLE, 'sendAllSettled: CLUSTER_UNAVAILABLE')
+  t.same(Object.keys((all as CioError).details.results as object), [onA.name], 'with the local outcomes')
+  t.ok(performance.now() - started < 1000, 'at once, not after a queue')
+  const lost = once(a.server, 'clusterDataLost')
+  const up = once(a.server, 'clusterUp')
+  await redis.start()
+  await up
+  await lost
+  const fresh = await clusterAgent(t, b.port)
+  t.ok(Number(fresh.name.slice(1)) > Math.max(...before.map((name) => Number(name.slice(1)))), `the new name ${fresh.name} comes after every earlier one`)
+  await until(async () => (await a.server.listAgents()).length === 3, 3000, 'names re-claimed')
+  t.equal(await a.server.sendTo(onB.name, 'who'), onB.name, 'cross-node calls work again')
+  t.ok(settledAll([a, b]), 'nothing pending')
+})
+
+t.test('cluster - message size: big calls refused, big fan-out answers split, an oversized answer becomes a fault', async (t) => {
+  if (!needRedis(t)) return
+  const redis = await startRedis(t)
+  const small = { maxMessageBytes: 4096 }
+  const [a, b] = [await startNode(t, redis.path, 'a', small), await startNode(t, redis.path, 'b', small)]
+  const remote = await Promise.all(Array.from({ length: 12 }, () => clusterAgent(t, b.port)))
+  for (const { agent } of remote) agent.onHook('big', (size) => 'x'.repeat(size as number))
+  const tooBig = (await a.server.sendTo(remote[0]!.name, 'who', 'y'.repeat(5000)).catch((e: unknown) => e)) as CioError
+  t.equal(tooBig.code, codes.INVALID_ARGUMENT, 'a call over maxMessageBytes is refused before it is sent')
+  const refusedAll = (await a.server.sendAllSettled('who', 'y'.repeat(5000)).catch((e: unknown) => e)) as CioError
+  t.equal(refusedAll.code, codes.INVALID_ARGUMENT, 'a fan-out too')
+  const results = await a.server.sendAllSettled('big', 700)
+  t.equal(Object.keys(results).length, 12, 'twelve answers of 700 B arrive in several parts under 4 KiB')
+  t.ok(Object.values(results).every((outcome) => outcome.ok && (outcome.value as string).length === 700))
+  const huge = (await a.server.sendTo(remote[0]!.name, 'big', 10_000).catch((e: unknown) => e)) as CioError
+  t.equal(huge.code, codes.INVALID_MESSAGE, 'an answer over the limit comes back as a fault')
+  const hugeAll = await a.server.sendAllSettled('big', 10_000)
+  t.equal(((hugeAll[remote[1]!.name] as { error: CioError }).error).code, codes.INVALID_MESSAGE, 'in a fan-out too')
+  const nodes = await a.link.listNodes()
+  t.same(nodes.map((node) => node.name).sort(), ['a', 'b'], 'listNodes names the live nodes')
+  t.equal(nodes[0]?.pid, process.pid)
+  t.ok(settledAll([a, b]), 'nothing pending')
+})
+
+t.test('cluster - sendAll with no agent anywhere: NO_CONNECTED_AGENTS; close leaves the cluster at once', async (t) => {
+  if (!needRedis(t)) return
+  const redis = await startRedis(t)
+  const [a, b] = [await startNode(t, redis.path, 'a'), await startNode(t, redis.path, 'b')]
+  const none = (await a.server.sendAll('who').catch((e: unknown) => e)) as CioError
+  t.equal(none.code, codes.NO_CONNECTED_AGENTS, String(none.message ?? none))
+  const onB = await clusterAgent(t, b.port)
+  const lost = once(a.server, 'nodeLost')
+  onB.agent.onHook('slow', () => new Promise((resolve) => setTimeout(resolve, 5000)))
+  const pending = a.server.sendTo(onB.name, 'slow', undefined, 10_000).catch((e: unknown) => e as CioError)
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  await b.server.close()
+  const error = await pending
+  t.equal((error as CioError).code, codes.DISCONNECTED, `a call pending on a node that closes fails (${(error as CioError).message})`)
+  await lost
+  t.same(await a.server.listAgents(), [], 'the closed node left with its names')
+  t.equal(((await a.server.sendTo(onB.name, 'who').catch((e: unknown) => e)) as CioError).code, codes.AGENT_NOT_CONNECTED)
+  t.ok(settledAll([a]), 'nothing pending')
+})
+
+t.test('cluster - a stale name left to a node (a release that never arrived) is freed by its periodic reconcile', async (t) => {
+  if (!needRedis(t)) return
+  const redis = await startRedis(t)
+  const [a, b] = [await startNode(t, redis.path, 'a'), await startNode(t, redis.path, 'b')]
+  const raw = new Redis({ path: redis.path })
+  t.teardown(() => raw.disconnect())
+  // Once node a has joined (a fan-out waits for that), as if it had named A5 and its release had been lost.
+  await a.server.sendAllSettled('who')
+  await raw.hset(`${keyPrefix('cio')}owners`, 'A5', a.server.nodeId as string)
+  await raw.sadd(`${keyPrefix('cio')}agents:${a.server.nodeId}`, 'A5')
+  const refused = once(b.server, 'error')
+  const back = clusterAgent(t, b.port, 'A5')
+  t.equal(((await refused) as [CioError])[0].code, codes.DUPLICATE_ID, 'refused while node a still holds the name')
+  const { name } = await back
+  t.equal(name, 'A5', 'taken once node a reconciled its names with its connections')
+  t.same((await a.server.listAgents()).map((agent) => agent.node), [b.server.nodeId])
+})

@@ -63,28 +63,34 @@ for (const { secure, name } of TRANSPORTS) {
     t.equal(bad.code, codes.INVALID_ARGUMENT)
   })
 
-  t.test(`agents (${name}) - drain: calls in flight both ways finish, new ones are refused, agents move to the next server`, async (t) => {
-    const { server, port } = await startServer(t, secure)
+  t.test(`agents (${name}) - drain: calls in flight both ways finish, new ones are refused, agents move to the next server of their list`, async (t) => {
+    const first = await startServer(t, secure)
+    const second = await startServer(t, secure)
     const fromAgent = gate<string>()
     const fromServer = gate<string>()
     const started: string[] = []
-    server.onHook('slow', () => {
-      started.push('server hook')
-      return fromAgent.promise
-    })
-    server.onHook('where', () => 'old server')
+    for (const [label, { server }] of [['first', first], ['second', second]] as const) {
+      server.onHook('slow', () => {
+        started.push('server hook')
+        return fromAgent.promise
+      })
+      server.onHook('where', () => label)
+    }
+    const scheme = secure ? 'tls' : 'tcp'
     const moved: string[] = []
-    const { agent, name: agentName } = await readyAgent(t, port, secure)
+    const { agent, name: agentName } = await readyAgent(t, first.port, secure, { host: [`${scheme}://127.0.0.1:${first.port}`, `${scheme}://127.0.0.1:${second.port}`] as never })
     agent.on('reconnected', (name: string) => moved.push(name))
     agent.onHook('slow', () => {
       started.push('agent hook')
       return fromServer.promise
     })
+    // The agent starts at a random entry of its list: drain the one it is on.
+    const [current, next] = first.server.getAgents().length === 1 ? [first.server, 'second'] : [second.server, 'first']
     const agentCall = agent.send('slow', null, 5000)
-    const serverCall = server.sendTo(agentName, 'slow', null, 5000)
+    const serverCall = current.sendTo(agentName, 'slow', null, 5000)
     for (let i = 0; i < 200 && started.length < 2; i++) await pause(5)
-    const drained = server.drain({ timeout: 5000 })
-    t.equal(((await server.sendTo(agentName, 'slow').catch((e: unknown) => e)) as CioError).code, codes.DRAINING, 'new calls from the server are refused')
+    const drained = current.drain({ timeout: 5000 })
+    t.equal(((await current.sendTo(agentName, 'slow').catch((e: unknown) => e)) as CioError).code, codes.DRAINING, 'new calls from the server are refused')
     await pause(30)
     // The agent heard the notice: a new send waits for the next server instead of going to this one.
     const later = agent.send('where', null, 5000)
@@ -93,14 +99,23 @@ for (const { secure, name } of TRANSPORTS) {
     t.equal(await agentCall, 'a done')
     t.equal(await serverCall, 's done')
     t.same(await drained, { completed: 2, aborted: 0 })
-    t.equal(server.getAgents().length, 0)
-    // The next server of the rollout, on the same address.
+    t.equal(current.getAgents().length, 0)
+    t.equal(await later, next, 'the waiting send went to the next server of the list')
+    t.same(moved, [agentName], 'the agent reconnected under its name')
+  })
+
+  t.test(`agents (${name}) - drain: with one address the agent comes back to the server that replaces the drained one`, async (t) => {
+    const { server, port } = await startServer(t, secure)
+    const { agent } = await readyAgent(t, port, secure)
+    const drained = server.drain({ timeout: 1000 })
+    await pause(20)
+    const later = agent.send('where', null, 5000)
+    t.same(await drained, { completed: 0, aborted: 0 })
     const certs = secure ? await testCerts() : undefined
     const successor = new AgentServer({ secret: SECRET, port, host: '127.0.0.1', ...FAST, ...(certs === undefined ? {} : { key: certs.server.key, cert: certs.server.cert }) })
     t.teardown(() => successor.close())
-    successor.onHook('where', () => 'new server')
-    t.equal(await later, 'new server', 'the waiting send went to the new server')
-    t.same(moved, [agentName], 'the agent reconnected under its name')
+    successor.onHook('where', () => 'successor')
+    t.equal(await later, 'successor')
   })
 
   t.test(`agents (${name}) - drain: what outlives the timeout is aborted (DRAINING) and the callers told`, async (t) => {

@@ -40,7 +40,9 @@ const SLICES = 10
 
 
 type Side = 'cio' | 'baseline' | 'traced'
-const SIDES: readonly Side[] = ['baseline', 'cio', 'traced']
+/** BENCH_TRACED=0 leaves the traced side out (for runs compared with an older bench/rpc, which has two sides). */
+const TRACED = process.env.BENCH_TRACED !== '0'
+const SIDES: readonly Side[] = TRACED ? ['baseline', 'cio', 'traced'] : ['baseline', 'cio']
 
 /**
  * One round: every side's rate, measured in SLICES slices each, in an order
@@ -58,7 +60,7 @@ async function round(scenario: Scenario, shift: number): Promise<Record<Side, nu
     }
   }
   const rate = (side: Side): number => ((totals[side].calls * 1000) / totals[side].elapsed) * scenario.scale
-  return { cio: rate('cio'), baseline: rate('baseline'), traced: rate('traced') }
+  return { cio: rate('cio'), baseline: rate('baseline'), traced: TRACED ? rate('traced') : Number.NaN }
 }
 
 const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(new URL('./rpc-server.ts', import.meta.url))], {
@@ -66,24 +68,37 @@ const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(new UR
 })
 const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string]
 const ports = JSON.parse(line) as { cio: number; baseline: number }
-const tracedChild = spawn(process.execPath, [...process.execArgv, fileURLToPath(new URL('./rpc-server.ts', import.meta.url))], {
-  stdio: ['pipe', 'pipe', 'inherit'],
-  env: { ...process.env, BENCH_TRACE: '1' },
-})
-const [tracedLine] = (await once(createInterface({ input: tracedChild.stdout }), 'line')) as [string]
-const tracedPort = (JSON.parse(tracedLine) as { cio: number }).cio
+/** The traced side: a server and a client process of its own, both with a subscriber. */
+async function startTraced(): Promise<{ measure(scenario: Scenario, ms: number): Promise<{ calls: number; elapsed: number }>; stop(): void }> {
+  const server = spawn(process.execPath, [...process.execArgv, fileURLToPath(new URL('./rpc-server.ts', import.meta.url))], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, BENCH_TRACE: '1' },
+  })
+  const [serverLine] = (await once(createInterface({ input: server.stdout }), 'line')) as [string]
+  const port = (JSON.parse(serverLine) as { cio: number }).cio
+  const client = spawn(process.execPath, [...process.execArgv, fileURLToPath(new URL('./rpc-traced-client.ts', import.meta.url)), String(port)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  const lines = createInterface({ input: client.stdout })[Symbol.asyncIterator]()
+  if ((await lines.next()).value !== 'ready') throw new Error('the traced client did not start')
+  return {
+    async measure(scenario, ms) {
+      client.stdin.write(`${JSON.stringify({ scenario: scenarios.indexOf(scenario), ms })}\n`)
+      const { value } = await lines.next()
+      return JSON.parse(value as string) as { calls: number; elapsed: number }
+    },
+    stop() {
+      client.stdin.end()
+      server.stdin.end()
+    },
+  }
+}
+const traced = TRACED ? await startTraced() : undefined
 
-const tracedClient = spawn(process.execPath, [...process.execArgv, fileURLToPath(new URL('./rpc-traced-client.ts', import.meta.url)), String(tracedPort)], {
-  stdio: ['pipe', 'pipe', 'inherit'],
-})
-const tracedLines = createInterface({ input: tracedClient.stdout })[Symbol.asyncIterator]()
-if ((await tracedLines.next()).value !== 'ready') throw new Error('the traced client did not start')
-
-/** One measurement of the traced side, made by its own client process. */
-async function measureTraced(scenario: Scenario, ms: number): Promise<{ calls: number; elapsed: number }> {
-  tracedClient.stdin.write(`${JSON.stringify({ scenario: scenarios.indexOf(scenario), ms })}\n`)
-  const { value } = await tracedLines.next()
-  return JSON.parse(value as string) as { calls: number; elapsed: number }
+/** One measurement of the traced side. */
+function measureTraced(scenario: Scenario, ms: number): Promise<{ calls: number; elapsed: number }> {
+  if (traced === undefined) throw new Error('the traced side is off')
+  return traced.measure(scenario, ms)
 }
 const cio = buildCio()
 cio.onClient(rpcListeners)
@@ -123,17 +138,16 @@ const rows = scenarios.map((scenario, index) => {
   // All sides of a round share its time window, so their ratio cancels
   // most of the machine's drift; its median is the figure to read.
   const ratios = r.cio.map((value, round) => value / (r.baseline[round] ?? value))
-  const traced = r.traced.map((value, round) => value / (r.cio[round] ?? value))
+  const tracedRatios = r.traced.map((value, round) => value / (r.cio[round] ?? value))
   return [
     scenario.name, scenario.unit, format(median(r.baseline)), format(median(r.cio)), median(ratios).toFixed(2), ratios.map((ratio) => ratio.toFixed(2)).join(' '),
-    format(median(r.traced)), median(traced).toFixed(2),
+    format(median(r.traced)), median(tracedRatios).toFixed(2),
   ]
 })
 console.log(`\nbench/rpc: ${ROUNDS} rounds of ${DURATION_MS} ms per side in ${SLICES} interleaved slices, Node ${process.version}\n`)
 console.log(table(['scenario', 'unit', 'baseline (median)', 'cio (median)', 'cio / baseline (median of rounds)', 'per-round ratios', 'cio traced (median)', 'traced / cio (median of rounds)'], rows))
 
 cioSocket.destroy()
-tracedClient.stdin.end()
 baseSocket.destroy()
 child.stdin.end()
-tracedChild.stdin.end()
+traced?.stop()

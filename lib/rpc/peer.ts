@@ -16,7 +16,7 @@ import { kPeer } from '../core/symbols.js'
 import type { CallOptions, RpcPeerApi } from './types.js'
 
 
-interface PeerHost extends Socket {
+interface SocketWithPeer extends Socket {
   [kPeer]?: RpcPeer
 }
 
@@ -138,7 +138,7 @@ export class RpcPeer implements RpcPeerApi {
     this.maxPendingCalls = resolved.maxPendingCalls
     this.maxIncomingCalls = resolved.maxIncomingCalls
     this._registries = sharedRegistries(options.handlers, resolved.handlers)
-    ;(framed.socket as PeerHost)[kPeer] = this
+    ;(framed.socket as SocketWithPeer)[kPeer] = this
     // Most framed sockets carry nothing but their peer: it then takes the
     // messages and the close directly, without listeners (which would cost
     // each connection an event table). Listeners already there keep their
@@ -354,7 +354,7 @@ function abortAnswering(peer: RpcPeer, cause: Error | undefined): void {
 
 /** The RPC peer of `socket`, if it has one. */
 export function peerOf(socket: Socket): RpcPeer | undefined {
-  return (socket as PeerHost)[kPeer]
+  return (socket as SocketWithPeer)[kPeer]
 }
 
 /**

@@ -158,8 +158,7 @@ export class FramedSocket extends EventEmitter<FramedSocketEvents> {
     this.maxFrameBytes = resolveMaxFrameBytes(options.maxFrameBytes)
     // Its own decoder's sink: no relay object per connection.
     this._decoder = new FrameDecoder(this, { maxFrameBytes: this.maxFrameBytes, maxJsonDepth: resolveMaxJsonDepth(options.maxJsonDepth) })
-    const host = socket as SocketWithFramed
-    host[kFramed] = this
+    ;(socket as SocketWithFramed)[kFramed] = this
     if (socket.destroyed) {
       this._closed = true
       this._decoder = undefined

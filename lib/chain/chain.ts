@@ -109,15 +109,17 @@ export class Chain<C extends object> extends EventEmitter<ChainEvents<C>> implem
 
   /**
    * `disable()` or `disable(reason)` disables the whole chain: runs are
-   * refused until `enable()`. `disable(which, reason)` disables one listener
-   * in this chain. A string alone is a reason, so an id needs a reason too.
+   * refused until `enable()`. `disable(which, reason?)` disables one listener
+   * in this chain. A lone string is chain-builder's chain reason, unless it
+   * is the id of one of this chain's listeners: `disable('cio/rpc')`
+   * disables that listener, as a reader expects, not the whole chain.
    */
   disable(reason?: string): ActionResult<C>
-  disable(which: number | Listener<C>, reason?: string): ActionResult<C>
-  disable(which: string, reason: string): ActionResult<C>
+  disable(which: ListenerTarget<C>, reason?: string): ActionResult<C>
   disable(...args: [which?: ListenerTarget<C>, reason?: string]): ActionResult<C> {
     const [which, reason] = args
-    if (args.length > 1 || (which !== undefined && typeof which !== 'string')) {
+    const namesListener = typeof which === 'string' && this.#array.some((fn) => listenerId(fn) === which)
+    if (args.length > 1 || (which !== undefined && typeof which !== 'string') || namesListener) {
       return this.#toggle(this.#listeners(this.#find(which as ListenerTarget<C>)), reason ?? true)
     }
     this.#disabled = which ?? true

@@ -216,9 +216,9 @@ export interface ChainApi<C extends object> extends EventEmitter<ChainEvents<C>>
   add(...fns: ListenerInput<C>[]): AddResult<C>
   remove(which: ListenerTarget<C>, reason?: string): RemoveResult<C>
   clear(): RemoveResult<C>
+  /** The whole chain, or (a listener's id alone, or with a reason) that listener: see `Chain.disable`. */
   disable(reason?: string): ActionResult<C>
-  disable(which: number | Listener<C>, reason?: string): ActionResult<C>
-  disable(which: string, reason: string): ActionResult<C>
+  disable(which: ListenerTarget<C>, reason?: string): ActionResult<C>
   enable(which?: ListenerTarget<C>): ActionResult<C>
   select(predicate: (fn: Listener<C>, index: number) => boolean): Selection<C>
   run(options?: RunOptions<C>, done?: DoneCallback<C>): RunResult<C>

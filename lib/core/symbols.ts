@@ -4,7 +4,7 @@
  * a property of the socket, an object that exists anyway, under a symbol no
  * user code can name by accident: no WeakMap entry per connection, and the
  * state goes with the socket. Each module reads and writes its own key
- * through a typed view of the socket, e.g. `Socket & { [kFramed]?: FramedSocket }`,
+ * through a typed view of the socket (`SocketWithFramed` is `Socket & { [kFramed]?: FramedSocket }`),
  * so its hot paths are one property load.
  *
  * Per-server state (the relistener's, the server-client chain's) is kept in

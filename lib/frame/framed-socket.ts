@@ -100,7 +100,7 @@ const BATCH_CORKED = 2
 type Batch = typeof BATCH_IDLE | typeof BATCH_SENT | typeof BATCH_CORKED
 
 /** A socket as seen by the handlers below: it carries its FramedSocket. */
-interface FramedHost extends Socket {
+interface SocketWithFramed extends Socket {
   [kFramed]?: FramedSocket
 }
 
@@ -159,8 +159,7 @@ export class FramedSocket extends EventEmitter<FramedSocketEvents> {
     this.maxFrameBytes = resolveMaxFrameBytes(options.maxFrameBytes)
     // Its own decoder's sink: no relay object per connection.
     this._decoder = new FrameDecoder(this, { maxFrameBytes: this.maxFrameBytes, maxJsonDepth: resolveMaxJsonDepth(options.maxJsonDepth) })
-    const host = socket as FramedHost
-    host[kFramed] = this
+    ;(socket as SocketWithFramed)[kFramed] = this
     if (socket.destroyed) {
       this._closed = true
       this._decoder = undefined
@@ -355,7 +354,7 @@ function endBatch(framed: FramedSocket): void {
   framed._batch = BATCH_IDLE
 }
 
-function framedOnData(this: FramedHost, chunk: Buffer): void {
+function framedOnData(this: SocketWithFramed, chunk: Buffer): void {
   const framed = this[kFramed]
   const decoder = framed?._decoder
   if (decoder === undefined) return
@@ -371,7 +370,7 @@ function destroyThis(this: Socket): void {
   this.destroy()
 }
 
-function framedOnDrain(this: FramedHost): void {
+function framedOnDrain(this: SocketWithFramed): void {
   const framed = this[kFramed]
   if (framed === undefined) return
   framed.resumeReading(PAUSE_WRITE)
@@ -381,7 +380,7 @@ function framedOnDrain(this: FramedHost): void {
   framed.emit('drain')
 }
 
-function framedOnClose(this: FramedHost): void {
+function framedOnClose(this: SocketWithFramed): void {
   const framed = this[kFramed]
   if (framed === undefined || framed._closed) return
   framed._closed = true
@@ -406,7 +405,7 @@ function framedOnClose(this: FramedHost): void {
 
 /** The FramedSocket of `socket`, if it has one. */
 export function framedOf(socket: Socket): FramedSocket | undefined {
-  return (socket as FramedHost)[kFramed]
+  return (socket as SocketWithFramed)[kFramed]
 }
 
 /**

@@ -20,7 +20,7 @@ import { InterceptorSet, runInterceptors, type CallContext, type Interceptors } 
 import { callChannel, outcomeCode, type CallTrace } from '../core/diagnostics.js'
 
 
-interface PeerHost extends Socket {
+interface SocketWithPeer extends Socket {
   [kPeer]?: RpcPeer
 }
 
@@ -177,7 +177,7 @@ export class RpcPeer implements RpcPeerApi {
     this.maxMetaBytes = resolved.maxMetaBytes
     this._interceptors = resolved.interceptors
     this._registries = sharedRegistries(options.handlers, resolved.handlers)
-    ;(framed.socket as PeerHost)[kPeer] = this
+    ;(framed.socket as SocketWithPeer)[kPeer] = this
     // Most framed sockets carry nothing but their peer: it then takes the
     // messages and the close directly, without listeners (which would cost
     // each connection an event table). Listeners already there keep their
@@ -537,7 +537,7 @@ function rejectAll(peer: RpcPeer, cause: Error | undefined): void {
 
 /** The RPC peer of `socket`, if it has one. */
 export function peerOf(socket: Socket): RpcPeer | undefined {
-  return (socket as PeerHost)[kPeer]
+  return (socket as SocketWithPeer)[kPeer]
 }
 
 /**

@@ -953,3 +953,21 @@ t.test('chain - isDisabled tells whether runs skip a listener', async (t) => {
   chain.disable()
   t.same([chain.isDisabled(a), chain.isDisabled(b)], [true, true], 'the whole chain disabled')
 })
+
+t.test('chain - disable(id) alone disables that listener, not the chain; any other lone string is the chain\'s reason', async (t) => {
+  const ran: string[] = []
+  const a: Listener<object> = () => void ran.push('a')
+  a.options = { id: 'cio/a' }
+  const b: Listener<object> = () => void ran.push('b')
+  b.options = { id: 'cio/b' }
+  const chain = buildChain<object>(a, b)
+  const one = chain.disable('cio/a')
+  t.match(one, { result: true, target: 'listeners', reason: true })
+  t.same(one.listeners, [a])
+  chain.run()
+  t.same(ran, ['b'], 'only cio/a is skipped')
+  const whole = chain.disable('maintenance')
+  t.match(whole, { result: true, target: 'chain', reason: 'maintenance' })
+  t.match(chain.run(), { result: false, disabled: 'maintenance' })
+  t.same(ran, ['b'], 'the disabled chain runs nothing')
+})

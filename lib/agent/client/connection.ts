@@ -68,14 +68,14 @@ export class ClientConnection implements Beating {
   }
 }
 
-type ConnectionHost = Socket & { [kClientConnection]?: ClientConnection }
+type SocketWithConnection = Socket & { [kClientConnection]?: ClientConnection }
 
 /** Links a socket to its connection state. */
 export function setClientConnection(socket: Socket, connection: ClientConnection): void {
-  ;(socket as ConnectionHost)[kClientConnection] = connection
+  ;(socket as SocketWithConnection)[kClientConnection] = connection
 }
 
 /** The agent connection state of a client socket, if it has one. */
 export function clientConnectionOf(socket: Socket): ClientConnection | undefined {
-  return (socket as ConnectionHost)[kClientConnection]
+  return (socket as SocketWithConnection)[kClientConnection]
 }

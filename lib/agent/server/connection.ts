@@ -118,14 +118,14 @@ export class ServerConnection implements Beating {
   }
 }
 
-type ConnectionHost = Socket & { [kServerConnection]?: ServerConnection }
+type SocketWithConnection = Socket & { [kServerConnection]?: ServerConnection }
 
 /** Links a socket to its connection state. */
 export function setServerConnection(socket: Socket, connection: ServerConnection): void {
-  ;(socket as ConnectionHost)[kServerConnection] = connection
+  ;(socket as SocketWithConnection)[kServerConnection] = connection
 }
 
 /** The agent connection state of a server-side socket, if it has one. */
 export function serverConnectionOf(socket: Socket): ServerConnection | undefined {
-  return (socket as ConnectionHost)[kServerConnection]
+  return (socket as SocketWithConnection)[kServerConnection]
 }

@@ -1,14 +1,27 @@
 /**
  * Child process of bench/rpc: a cio RPC echo server and the hand-written
  * baseline echo server, on two ephemeral ports printed as one JSON line.
- * Exits when its parent closes stdin.
+ * Exits when its parent closes stdin. With BENCH_TRACE=1 a subscriber
+ * listens on `cio:handle` (the traced side of bench/rpc).
  */
+import diagnostics from 'node:diagnostics_channel'
 import net from 'node:net'
 import { once } from 'node:events'
 import buildCio from '../lib/index.js'
 import { RpcHandlers } from '../lib/rpc/handlers.js'
 import rpcListeners from '../listeners/rpc.js'
 import { serveEcho } from './baseline.js'
+
+if (process.env.BENCH_TRACE === '1') {
+  let seen = 0
+  diagnostics.tracingChannel('cio:handle').subscribe({
+    start: (message: unknown) => void (seen += (message as { action: string }).action.length),
+    end() {},
+    asyncStart() {},
+    asyncEnd: (message: unknown) => void (seen += (message as { code?: string }).code === 'OK' ? 1 : 0),
+    error() {},
+  })
+}
 
 const cio = buildCio()
 cio.onServerClient(rpcListeners)

@@ -6,12 +6,14 @@ import type { Output } from './output.js'
 import { readSecret } from './secret.js'
 import { certOptions, secretFlags, tlsFlags } from './tls-flags.js'
 import { UsageError } from './usage.js'
+import { drainAndReport, drainTimeout } from './drain.js'
 
-export const serveUsage = 'usage: cio serve [--port N] [--host H] [--tls --cert F --key F [--ca F --client-certs]] [--name-format A#] [--store FILE] [--hooks MODULE] [--redis URL [--namespace NAME]] [--json]'
+export const serveUsage = 'usage: cio serve [--port N] [--host H] [--tls --cert F --key F [--ca F --client-certs]] [--name-format A#] [--store FILE] [--hooks MODULE] [--redis URL [--namespace NAME]] [--drain-timeout MS] [--json]'
 
 export const serveHelp = `${serveUsage}
 
-Runs an agent server until interrupted (Ctrl-C closes it cleanly).
+Runs an agent server until interrupted: on SIGTERM or SIGINT (Ctrl-C) it drains
+(agents are told to move, calls in flight finish) and closes.
   --port N          port to listen on (default 7788; 0 picks a free one)
   --host H          address to listen on (default 127.0.0.1)
   --tls             use TLS; needs --cert and --key (PEM files)
@@ -21,6 +23,7 @@ Runs an agent server until interrupted (Ctrl-C closes it cleanly).
   --hooks MODULE    module whose default export is { action: handler } or a function given the server
   --redis URL       join the cluster of agent servers sharing this Redis (redis://, rediss:// or a socket path)
   --namespace NAME  the cluster's namespace in Redis (default cio)
+  --drain-timeout MS on SIGTERM or SIGINT, time the calls in flight get to finish (default 10000)
   --json            one JSON object per line instead of text
 The secret comes from $CIO_SECRET (or --secret-env NAME, or --secret-file FILE).`
 
@@ -30,7 +33,7 @@ export async function serveCommand(argv: string[], out: Output, stop: Promise<vo
   try {
     ;({ values } = parseArgs({
       args: argv,
-      options: { port: { type: 'string' }, host: { type: 'string' }, tls: { type: 'boolean' }, 'client-certs': { type: 'boolean' }, 'name-format': { type: 'string' }, store: { type: 'string' }, hooks: { type: 'string' }, redis: { type: 'string' }, namespace: { type: 'string' }, json: { type: 'boolean' }, ...tlsFlags, ...secretFlags },
+      options: { port: { type: 'string' }, host: { type: 'string' }, tls: { type: 'boolean' }, 'client-certs': { type: 'boolean' }, 'name-format': { type: 'string' }, store: { type: 'string' }, hooks: { type: 'string' }, redis: { type: 'string' }, namespace: { type: 'string' }, 'drain-timeout': { type: 'string' }, json: { type: 'boolean' }, ...tlsFlags, ...secretFlags },
       strict: true,
     }))
   } catch (error) {
@@ -40,6 +43,7 @@ export async function serveCommand(argv: string[], out: Output, stop: Promise<vo
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got "${values.port}"`, serveUsage)
   if (values.tls === true && (values.cert === undefined || values.key === undefined)) throw new UsageError('--tls needs --cert and --key', serveUsage)
   if (values['client-certs'] === true && values.ca === undefined) throw new UsageError('--client-certs needs --ca', serveUsage)
+  const drainMs = drainTimeout(values['drain-timeout'], serveUsage)
   const secret = readSecret(values, serveUsage, out.warn)
   const hooks = values.hooks === undefined ? undefined : await loadHooks(values.hooks, serveUsage)
   if (values.namespace !== undefined && values.redis === undefined) throw new UsageError('--namespace needs --redis', serveUsage)
@@ -69,6 +73,7 @@ export async function serveCommand(argv: string[], out: Output, stop: Promise<vo
     const address = await server.ready()
     out.record({ event: 'listening', host: address.address, port: address.port, tls: values.tls === true, node: server.nodeId }, `agent server listening on ${address.address}:${address.port} (${values.tls === true ? 'TLS' : 'TCP'})${server.nodeId === undefined ? '' : `, cluster node ${server.nodeId}`}`)
     await stop
+    await drainAndReport(server, drainMs, out)
   } finally {
     await server.close()
   }

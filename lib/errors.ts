@@ -33,6 +33,9 @@ const table = {
   INTERNAL_ERROR: { agent: true },
   INVALID_MESSAGE: { agent: true },
   TOO_MANY_PENDING: { agent: false },
+  DEADLINE_EXCEEDED: { agent: true },
+  CANCELLED: { agent: true },
+  DRAINING: { agent: true },
   // agents
   OFFLINE: { agent: true },
   UNKNOWN_AGENT: { agent: true },

@@ -6,6 +6,7 @@ import { ChainError } from '../lib/chain/chain-error.js'
 import type { ServerContext } from '../lib/core/types.js'
 import type { CioOptions } from '../lib/core/options.js'
 import { guardSocket } from '../lib/core/socket-guard.js'
+import { connectionChannel, type ConnectionMessage } from '../lib/core/diagnostics.js'
 import { serverClientContextOf } from '../lib/core/context.js'
 
 interface ServerState {
@@ -26,6 +27,7 @@ function serverOnConnection(this: Server, socket: Socket): void {
   // Renegotiation only serves a client that wants the server to redo
   // expensive work (TLS 1.2; TLS 1.3 has none): refused, the guard closes it.
   if (socket instanceof TLSSocket) socket.disableRenegotiation()
+  if (connectionChannel.hasSubscribers) connectionChannel.publish({ socket, remoteAddress: socket.remoteAddress, secure: state.secure } satisfies ConnectionMessage)
   const context = serverClientContextOf(this, socket, state)
   const result = state.cio.getServerClientChain().run({ context })
   if (result.failed !== undefined || (!result.result && result.paused === undefined)) {

@@ -46,5 +46,7 @@ export type { RpcCall, RpcHandler, RpcCatchAll, RpcHandlerMap } from '../lib/rpc
 export { RpcFault } from '../lib/rpc/protocol.js'
 export { DEFAULT_CALL_TIMEOUT, DEFAULT_MAX_PENDING_CALLS, DEFAULT_MAX_INCOMING_CALLS } from '../lib/rpc/options.js'
 export type { RpcPeerOptions, CallOptions } from '../lib/rpc/options.js'
+export type { RpcMeta } from '../lib/rpc/meta.js'
+export type { CallContext, HandleContext, CallInterceptor, HandleInterceptor, Interceptors } from '../lib/rpc/interceptors.js'
 export { frame } from './frame.js'
 export { framedOf } from '../lib/frame/framed-socket.js'

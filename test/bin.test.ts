@@ -73,7 +73,7 @@ t.test('command - demo --json prints one record per line', async (t) => {
 })
 
 t.test('command - bad arguments print a usage line and exit non-zero', async (t) => {
-  for (const args of [[], ['nope'], ['demo', 'extra'], ['certs'], ['serve', '--port', 'x'], ['serve', '--bogus'], ['serve', '--namespace', 'x'], ['ls'], ['call'], ['call', 'add'], ['agent'], ['call', 'add', '{not json', '--server', '127.0.0.1:1']]) {
+  for (const args of [[], ['nope'], ['demo', 'extra'], ['certs'], ['serve', '--port', 'x'], ['serve', '--bogus'], ['serve', '--namespace', 'x'], ['serve', '--drain-timeout', '0'], ['agent', '--server', 'x:1', '--drain-timeout', 'soon'], ['ls'], ['call'], ['call', 'add'], ['agent'], ['call', 'add', '{not json', '--server', '127.0.0.1:1']]) {
     const result = await run(t, args)
     t.equal(result.code, 2, `cio ${args.join(' ')} exits 2`)
     t.match(result.stderr, /usage: cio/, `cio ${args.join(' ')} prints usage`)
@@ -117,7 +117,9 @@ t.test('command - call works against serve, and serve prints agents joining and 
   const wrong = await run(t, ['call', 'add', '{"a":1,"b":1}', '--server', server], { CIO_SECRET: 'not the secret, but long enough' })
   t.equal(wrong.code, 1)
   t.match(wrong.stderr, /WRONG_SECRET/)
+  const drained = waitForLine(serve, (record) => record.event === 'drained')
   serve.kill('SIGTERM')
+  t.match(await drained, { completed: 0, aborted: 0 }, 'serve drains on SIGTERM')
   const [code] = (await once(serve, 'close')) as [number]
   t.equal(code, 0, 'serve closes cleanly on SIGTERM')
 })
@@ -143,7 +145,9 @@ t.test('command - agent keeps its name in its store across restarts', async (t) 
   const store = join(dir, 'agent.json')
   const first = start(t, ['agent', '--server', server, '--store', store, '--json', '--hooks', './test/fixtures/hooks.mjs'])
   const ready = await waitForLine(first, (record) => record.event === 'ready')
+  const firstDrained = waitForLine(first, (record) => record.event === 'drained')
   first.kill('SIGTERM')
+  t.match(await firstDrained, { completed: 0, aborted: 0 }, 'the agent drains on SIGTERM')
   t.equal(((await once(first, 'close')) as [number])[0], 0)
   const other = start(t, ['agent', '--server', server, '--json'])
   const otherReady = await waitForLine(other, (record) => record.event === 'ready')

@@ -7,6 +7,22 @@ import { CioError, codes, describeError } from '../errors.js'
 import { RESERVED_PREFIX } from './protocol.js'
 import { checkAction, checkTimeout } from '../rpc/validate.js'
 import type { RpcPeer } from '../rpc/peer.js'
+import type { CallOptions } from '../rpc/types.js'
+
+/** What `send`, `sendTo`, `sendAll` and `sendAllSettled` take after the message: a timeout in ms, or call options. */
+export type SendOptions = number | CallOptions
+
+/**
+ * The call options of a send: a bare number is the timeout (the form
+ * websocket-agent code uses); an object passes as it is.
+ * @throws CioError `INVALID_ARGUMENT` for anything else.
+ */
+export function toCallOptions(value: unknown, action: unknown): CallOptions | undefined {
+  if (value === undefined) return undefined
+  if (typeof value === 'number') return { timeout: value }
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as CallOptions
+  throw new CioError(codes.INVALID_ARGUMENT, `The options of ${JSON.stringify(action)} must be a timeout in ms or { timeout, signal, meta }, got ${value === null ? 'null' : typeof value}.`, { details: { action } })
+}
 
 /** One agent's outcome in `sendAllSettled` (and in `SEND_ALL_FAILED`'s `details.results`). */
 export type SendOutcome = { ok: true; value: unknown } | { ok: false; error: unknown }
@@ -16,10 +32,11 @@ export type ByAgent<T> = { [name: string]: T }
 
 /**
  * Refuses a call that cannot be made, before anything is sent: `CLOSED`
- * after `close()`, `INVALID_ARGUMENT` for an empty or reserved action or a
- * bad timeout.
+ * after `close()`, `DRAINING` during `drain()`, `INVALID_ARGUMENT` for an
+ * empty or reserved action or a bad timeout.
  */
-export function checkCall(action: unknown, timeout: unknown, closed: boolean, owner: string): asserts action is string {
+export function checkCall(action: unknown, timeout: unknown, closed: boolean, owner: string, draining = false): asserts action is string {
+  if (draining) throw new CioError(codes.DRAINING, `The ${owner} is draining: it finishes its calls in flight and makes no new ones.`, { details: { action } })
   if (closed) throw new CioError(codes.CLOSED, `The ${owner} is closed.`, { details: { action } })
   checkAction(action, `${owner} call`, RESERVED_PREFIX)
   if (timeout !== undefined) checkTimeout(timeout, action)
@@ -34,8 +51,7 @@ function failed(error: unknown): SendOutcome {
 }
 
 /** Calls every target at once; resolves with each one's outcome, in the targets' order. */
-export async function callAll(targets: ReadonlyArray<{ name: string; peer: RpcPeer }>, action: string, message: unknown, timeout: number | undefined): Promise<ByAgent<SendOutcome>> {
-  const options = timeout === undefined ? undefined : { timeout }
+export async function callAll(targets: ReadonlyArray<{ name: string; peer: RpcPeer }>, action: string, message: unknown, options: CallOptions | undefined): Promise<ByAgent<SendOutcome>> {
   const outcomes = await Promise.all(targets.map((target) => target.peer.call(action, message, options).then(succeeded, failed)))
   const results: ByAgent<SendOutcome> = Object.create(null)
   targets.forEach((target, index) => (results[target.name] = outcomes[index] as SendOutcome))

@@ -5,7 +5,8 @@
  *   import { AgentServer, Agent, FileStore } from 'cio/agent'
  */
 export { AgentServer } from './server/agent-server.js'
-export type { AgentServerEvents, SendOutcome, ByAgent } from './server/agent-server.js'
+export type { AgentServerEvents, SendOutcome, ByAgent, SendOptions, DrainResult } from './server/agent-server.js'
+export { DEFAULT_DRAIN_TIMEOUT } from './options.js'
 export { Agent } from './client/agent.js'
 export type { AgentEvents, AgentConnector } from './client/agent.js'
 export type { AgentRecord } from './server/connection.js'

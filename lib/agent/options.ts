@@ -32,6 +32,8 @@ export interface AgentCommonOptions {
   maxIncomingCalls?: number
   /** Deepest nesting of arrays and objects accepted in a message. @default 256 */
   maxJsonDepth?: number
+  /** Largest metadata of one call or answer, in bytes of keys and values. @default 4096 */
+  maxMetaBytes?: number
 }
 
 /** The logger in force: the given one, `console.error` with a prefix for `debug: true`, else none. */
@@ -90,3 +92,6 @@ export function passedOptions(options: Readonly<Record<string, unknown>>, names:
   for (const name of names) if (options[name] !== undefined) passed[name] = options[name]
   return passed as CioOptions
 }
+
+/** Default time `drain()` gives the calls in flight: 10 s. */
+export const DEFAULT_DRAIN_TIMEOUT = 10_000

@@ -12,6 +12,9 @@
  *
  * Heartbeat, either way, once the handshake is done:
  *     {"id":9007199254740991,"action":"cio.ping"}  -->  <-- {"id":9007199254740991}
+ *
+ * Drain notice, server to agent, when the server drains (not answered):
+ *                    <--  {"id":9007199254740991,"action":"cio.drain"}
  */
 import { CioError, codes } from '../errors.js'
 import { encodeFrame } from '../frame/encoder.js'
@@ -32,6 +35,12 @@ export const agentActions = {
   PROVE: 'cio.prove',
   /** Either way, after the handshake: a sign of life, answered at once. */
   PING: 'cio.ping',
+  /**
+   * Server → agent: the server is draining; send nothing new here, let the
+   * calls in flight finish, and reconnect once this connection closes.
+   * Sent with the heartbeat id and not answered.
+   */
+  DRAIN: 'cio.drain',
 } as const
 
 /**
@@ -47,6 +56,9 @@ export const PING_FRAME: Buffer = encodeFrame({ id: HEARTBEAT_ID, action: agentA
 
 /** The answer to a ping with the heartbeat id, encoded once. */
 export const PONG_FRAME: Buffer = encodeFrame({ id: HEARTBEAT_ID })
+
+/** The drain notice, encoded once. */
+export const DRAIN_FRAME: Buffer = encodeFrame({ id: HEARTBEAT_ID, action: agentActions.DRAIN })
 
 /** True for an action in cio's reserved space. */
 export function isReservedAction(action: string): boolean {
@@ -84,6 +96,8 @@ export function parseWelcome(value: unknown): Welcome {
  * any other `cio.` action with `UNKNOWN_ACTION`.
  */
 export function answerReservedAction(peer: RpcPeerApi, request: RpcRequest): void {
+  // A notice is not answered: its heartbeat id waits for nothing.
+  if (request.id === HEARTBEAT_ID && request.action !== agentActions.PING) return
   if (request.action !== agentActions.PING) refuseRequest(peer, request.id, codes.UNKNOWN_ACTION, `no handler for the reserved action ${quote(request.action)}`)
   else if (request.id === HEARTBEAT_ID) sendAnswer(peer.framed, PONG_FRAME)
   else answerRequest(peer, request.id)

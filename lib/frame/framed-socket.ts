@@ -14,6 +14,7 @@ import { resolveMaxJsonDepth } from './json-depth.js'
 import { kFramed } from '../core/symbols.js'
 import { encodeFrame } from './encoder.js'
 import { guardSocket, serverOfSocket, socketErrorOf } from '../core/socket-guard.js'
+import { protocolErrorChannel, type ProtocolErrorMessage } from '../core/diagnostics.js'
 
 /** Events of a {@link FramedSocket}, typed for `on`/`once`/`emit`. */
 export interface FramedSocketEvents {
@@ -328,6 +329,7 @@ export class FramedSocket extends EventEmitter<FramedSocketEvents> {
     this._decoder = undefined
     this.socket.destroy()
     this.emit('protocolError', error)
+    if (protocolErrorChannel.hasSubscribers) protocolErrorChannel.publish({ socket: this.socket, remoteAddress: this.socket.remoteAddress, code: error.code, error } satisfies ProtocolErrorMessage)
     // A server client's protocol error is also its server's, so that one
     // listener there sees them all.
     serverOfSocket(this.socket)?.emit('protocolError', error, this.socket)

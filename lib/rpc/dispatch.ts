@@ -11,14 +11,23 @@ import type { RpcHandlers } from './handlers.js'
 import { RpcFault, type RpcRequest } from './protocol.js'
 import { isPromiseLike, quote } from './validate.js'
 import type { RpcCall, RpcPeerApi } from './types.js'
+import { checkMeta, copyMeta, EMPTY_META, metaProblem, type RpcMeta } from './meta.js'
+import { cancelExpiry, scheduleExpiry, type DeadlineQueue, type Expirable } from './deadlines.js'
+import { runInterceptors, type HandleContext, type InterceptorSet } from './interceptors.js'
+import { serving, type ServedCall } from './serving.js'
+import { handleChannel, outcomeCode, type CallTrace } from '../core/diagnostics.js'
 
-/** A peer as the dispatcher sees it: its public face, the registries it answers with, in order, and its count of requests being answered. */
+/** A peer as the dispatcher sees it: its public face and the state it answers with. */
 export interface DispatchingPeer extends RpcPeerApi {
   readonly _registries: readonly RpcHandlers[]
+  _runs: Map<number, RequestRun> | undefined
+  readonly maxMetaBytes: number
+  readonly _interceptors: InterceptorSet | undefined
+  readonly _ownInterceptors: InterceptorSet | undefined
+  readonly agentName: string | undefined
+  readonly _draining: boolean
   /** Requests being answered now. */
   _answering: number
-  /** Requests being answered whose handlers asked for `call.signal`; made on first use. */
-  _watched: Set<{ abort(reason: CioError): void }> | undefined
 }
 
 /** What a request interceptor returns when it answered or refused the request itself. */
@@ -26,12 +35,91 @@ export const HANDLED: unique symbol = Symbol('cio.rpc.handled')
 
 /**
  * Runs the handlers for `request` and answers it; `caller` becomes the
- * handlers' `call.caller`. At `maxIncomingCalls` requests being answered
- * the connection stops being read until one is.
+ * handlers' `call.caller`. Metadata over the peer's cap is answered with
+ * `INVALID_ARGUMENT` without reaching them. At `maxIncomingCalls` requests
+ * being answered the connection stops being read until one is.
  */
 export function handleRequest(peer: DispatchingPeer, request: RpcRequest, caller: object | undefined): void {
+  if (request.meta !== undefined) {
+    const problem = metaProblem(request.meta, peer.maxMetaBytes, true)
+    if (problem !== undefined) return refuseRequest(peer, request.id, codes.INVALID_ARGUMENT, `the request's ${problem}`)
+  }
+  if (peer._draining) return refuseRequest(peer, request.id, codes.DRAINING, `${quote(request.action)} was refused: this side is draining (finishing its calls before it closes); call another`)
   if (++peer._answering >= peer.maxIncomingCalls) peer.framed.pauseReading(PAUSE_BUSY)
-  new RequestRun(peer, request, caller).step(undefined)
+  const run = new RequestRun(peer, request, caller)
+  ;(peer._runs ??= new Map()).set(run.id, run)
+  const shared = peer._interceptors?.handle.length ?? 0
+  const own = peer._ownInterceptors?.handle.length ?? 0
+  // Handlers run "inside" the call they serve, so calls they make inherit its deadline and cancellation.
+  if (shared + own === 0 && !handleChannel.hasSubscribers) serving.run(run, startPlain, run)
+  else startWrapped(run)
+}
+
+function startPlain(run: RequestRun): void {
+  run.step(undefined)
+}
+
+/** A request through interceptors and the `cio:handle` tracing channel. */
+function startWrapped(run: RequestRun): void {
+  const peer = run.peer
+  let trace: CallTrace | undefined
+  if (handleChannel.hasSubscribers) {
+    const agent = peer.agentName
+    trace = { action: run.action, id: run.id, meta: run.meta, agent, remoteAddress: peer.socket.remoteAddress, code: undefined }
+  }
+  const shared = peer._interceptors?.handle
+  const own = peer._ownInterceptors?.handle
+  const intercepted = (shared?.length ?? 0) + (own?.length ?? 0) > 0
+  const exec = (): Promise<unknown> =>
+    serving.run(run, () => (intercepted ? runInterceptors(shared, own, run as HandleContext, innerRun) : innerRun(run as HandleContext))).then(
+      () => {
+        if (trace !== undefined) trace.code = run.cancelled ? codes.CANCELLED : 'OK'
+        run.succeed(run.result)
+        return run.result
+      },
+      (error: unknown) => {
+        if (trace !== undefined) trace.code = outcomeCode(error)
+        run.fail(error)
+        throw error
+      },
+    )
+  if (trace === undefined) exec().catch(ignore)
+  else handleChannel.tracePromise(exec, trace).catch(ignore)
+}
+
+/** The centre of the interceptors: the handlers, as a promise. */
+function innerRun(run: HandleContext): Promise<void> {
+  const request = run as unknown as RequestRun
+  return new Promise<void>((resolve, reject) => {
+    request.inner = { resolve, reject }
+    request.step(undefined)
+  })
+}
+
+function ignore(): void {}
+
+/** A response as built here; `meta` is added when the handler set some. */
+interface Answer {
+  id: number
+  result?: unknown
+  error?: unknown
+  fault?: { code: CioErrorCode; message: string }
+  meta?: RpcMeta
+}
+
+/** Answering: the handlers run; DONE: answered; CANCELLED: the caller gave up, nothing is answered. */
+const RUNNING = 0
+const DONE = 1
+const CANCELLED = 2
+
+/** Aborts a run's signal when its caller's time runs out; made only when the signal is read. */
+class RunExpiry implements Expirable {
+  deadline = 0
+  expiryQueue: DeadlineQueue | undefined = undefined
+  constructor(readonly run: RequestRun) {}
+  expire(): void {
+    this.run.abort(new CioError(codes.DEADLINE_EXCEEDED, `the caller of ${quote(this.run.action)} stopped waiting (its deadline passed)`, { details: { action: this.run.action, id: this.run.id } }))
+  }
 }
 
 /** One request fewer being answered. */
@@ -49,47 +137,124 @@ export function sendAnswer(framed: FramedSocket, frame: Buffer): void {
 }
 
 /**
- * One request being answered. It is also the `call` argument handlers get,
- * so a request costs one object; the cursor fields say which handler is
- * next: phase 0 walks the catch-alls of every registry, phase 1 the action's
- * handlers of every registry (shared registries first, the peer's own last).
+ * One request being answered. It is also the `call` argument handlers get
+ * (and the context answering interceptors get), so a request costs one
+ * object; the cursor fields say which handler is next: phase 0 walks the
+ * catch-alls of every registry, phase 1 the action's handlers of every
+ * registry (shared registries first, the peer's own last).
  */
-class RequestRun implements RpcCall {
+export class RequestRun implements RpcCall, ServedCall {
   readonly action: string
   readonly id: number
   readonly peer: DispatchingPeer
-  private readonly body: unknown
+  /** The request's body, unvalidated. */
+  readonly body: unknown
+  /** `performance.now()` time the caller stops waiting; Infinity when the request carried no timeout. */
+  readonly expiresAt: number
+  /** For answering interceptors: the handlers' answer. */
+  result: unknown = undefined
+  /** @internal Set while interceptors wait for the handlers. */
+  inner: { resolve(): void; reject(error: unknown): void } | undefined = undefined
+  private readonly rawMeta: unknown
+  private cachedMeta: RpcMeta | undefined = undefined
+  private answerMeta: RpcMeta | undefined = undefined
+  private controller: AbortController | undefined = undefined
+  private expiry: RunExpiry | undefined = undefined
+  private state = RUNNING
   private phase = 0
   private registry = 0
   private index = 0
   private ran = false
-  private done = false
-  private controller: AbortController | undefined = undefined
 
   constructor(peer: DispatchingPeer, request: RpcRequest, readonly caller: object | undefined) {
     this.peer = peer
     this.id = request.id
     this.action = request.action
     this.body = request.body
+    this.rawMeta = request.meta
+    const timeout = request.timeout
+    this.expiresAt = timeout === undefined ? Infinity : performance.now() + timeout
   }
 
   get socket(): Socket {
     return this.peer.socket
   }
 
-  get signal(): AbortSignal {
-    if (this.controller === undefined) {
-      this.controller = new AbortController()
-      const peer = this.peer
-      if (peer.closed) this.controller.abort(new CioError(codes.DISCONNECTED, 'the connection closed before this request was answered'))
-      else if (!this.done) (peer._watched ??= new Set()).add(this)
-    }
-    return this.controller.signal
+  get meta(): Readonly<RpcMeta> {
+    return (this.cachedMeta ??= this.rawMeta === undefined ? EMPTY_META : copyMeta(this.rawMeta as RpcMeta))
   }
 
-  /** The connection closed while this request was being answered. */
+  get deadline(): number {
+    // The time left, on the wall clock as it reads now (the two clocks drift apart over a process's life).
+    return this.expiresAt === Infinity ? Infinity : Date.now() + (this.expiresAt - performance.now())
+  }
+
+  get inherits(): boolean {
+    return this.state !== DONE
+  }
+
+  /** True once the caller cancelled the call. */
+  get cancelled(): boolean {
+    return this.state === CANCELLED
+  }
+
+  get signal(): AbortSignal {
+    let controller = this.controller
+    if (controller === undefined) {
+      controller = this.controller = new AbortController()
+      if (this.state === CANCELLED) controller.abort(cancelledReason(this))
+      else if (this.peer.closed) controller.abort(disconnectedReason(undefined))
+      else if (this.state === RUNNING && this.expiresAt !== Infinity) {
+        const left = this.expiresAt - performance.now()
+        if (left <= 0) new RunExpiry(this).expire()
+        else scheduleExpiry((this.expiry = new RunExpiry(this)), left)
+      }
+    }
+    return controller.signal
+  }
+
+  setAnswerMeta(meta: Readonly<RpcMeta>): void {
+    const added = checkMeta(meta, this.peer.maxMetaBytes, 'setAnswerMeta')
+    const merged = this.answerMeta === undefined ? added : Object.assign(this.answerMeta, added)
+    const problem = metaProblem(merged, this.peer.maxMetaBytes, false)
+    if (problem !== undefined) throw new CioError(codes.INVALID_ARGUMENT, `setAnswerMeta: ${problem}.`, { details: { maxMetaBytes: this.peer.maxMetaBytes } })
+    this.answerMeta = merged
+  }
+
+  /** Aborts the signal (if anyone holds it) without ending the run: the handler may still answer. */
   abort(reason: CioError): void {
-    this.controller?.abort(reason)
+    const controller = this.controller
+    if (controller !== undefined && !controller.signal.aborted) controller.abort(reason)
+  }
+
+  /** The caller gave up: nothing more is answered, the signal aborts with `CANCELLED`. */
+  cancel(): void {
+    if (this.state !== RUNNING) return
+    this.state = CANCELLED
+    this.release()
+    const reason = cancelledReason(this)
+    this.abort(reason)
+    this.inner?.reject(reason)
+  }
+
+  /**
+   * A drain ran out of time: the signal aborts with `DRAINING` and the
+   * caller is answered with a `DRAINING` fault, so it knows to call elsewhere.
+   */
+  abandon(): void {
+    if (this.state !== RUNNING) return
+    const reason = new CioError(codes.DRAINING, `${quote(this.action)} was abandoned: this side drained and its time ran out`, { details: { action: this.action, id: this.id } })
+    this.fault(codes.DRAINING, reason.message)
+    this.abort(reason)
+    this.inner?.reject(reason)
+  }
+
+  /** Leaves the peer's table of runs, its count of requests being answered and the deadline queues; once per run. */
+  private release(): void {
+    const runs = this.peer._runs
+    if (runs?.get(this.id) === this) runs.delete(this.id)
+    answered(this.peer)
+    if (this.expiry !== undefined) cancelExpiry(this.expiry)
   }
 
   /**
@@ -99,6 +264,8 @@ class RequestRun implements RpcCall {
    */
   step(last: unknown): void {
     const peer = this.peer
+    // Cancelled while a handler ran: the rest of them are not wanted.
+    if (this.state !== RUNNING) return
     try {
       for (;;) {
         // Read afresh each turn: a handler that adds the peer's first own
@@ -136,21 +303,30 @@ class RequestRun implements RpcCall {
           // Only handlers that really are asynchronous pay for the closures.
           Promise.resolve(value).then(
             (result) => this.step(result),
-            (error: unknown) => this.fail(error),
+            (error: unknown) => this.handlersFailed(error),
           )
           return
         }
         last = value
       }
     } catch (error) {
-      this.fail(error)
+      this.handlersFailed(error)
       return
     }
-    if (!this.ran) this.fault(codes.UNKNOWN_ACTION, `no handler for action ${quote(this.action)}`)
-    else this.succeed(last)
+    if (!this.ran) this.handlersFailed(new RpcFault(codes.UNKNOWN_ACTION, `no handler for action ${quote(this.action)}`))
+    else if (this.inner !== undefined) {
+      this.result = last
+      this.inner.resolve()
+    } else this.succeed(last)
   }
 
-  private succeed(result: unknown): void {
+  private handlersFailed(error: unknown): void {
+    if (this.inner !== undefined) this.inner.reject(error)
+    else this.fail(error)
+  }
+
+  /** @internal Answers with `result`. */
+  succeed(result: unknown): void {
     if (!hasJsonForm(result, true)) {
       this.fault(codes.INTERNAL_ERROR, `the handler of ${quote(this.action)} returned a ${typeof result}, which has no JSON form`)
       return
@@ -158,7 +334,8 @@ class RequestRun implements RpcCall {
     this.send(result === undefined ? { id: this.id } : { id: this.id, result })
   }
 
-  private fail(error: unknown): void {
+  /** @internal Answers with what was thrown. */
+  fail(error: unknown): void {
     if (error instanceof RpcFault) this.fault(error.code, error.message)
     else if (error instanceof Error) this.fault(codes.INTERNAL_ERROR, error.message)
     else if (!hasJsonForm(error, false)) this.fault(codes.INTERNAL_ERROR, `the handler of ${quote(this.action)} threw a ${typeof error}, which has no JSON form`)
@@ -170,12 +347,12 @@ class RequestRun implements RpcCall {
   }
 
   /** Encodes and writes a response; an unencodable one becomes a fault. */
-  private send(message: object): void {
-    const peer = this.peer
-    this.done = true
-    answered(peer)
-    if (this.controller !== undefined) peer._watched?.delete(this)
-    const framed = peer.framed
+  private send(message: Answer): void {
+    if (this.state !== RUNNING) return
+    this.state = DONE
+    this.release()
+    if (this.answerMeta !== undefined) message.meta = this.answerMeta
+    const framed = this.peer.framed
     // Gone: the caller's side has already failed the call with DISCONNECTED.
     if (framed.closed || !framed.socket.writable) return
     let frame: Buffer
@@ -235,4 +412,25 @@ function hasJsonForm(value: unknown, undefinedOk: boolean): boolean {
   const type = typeof value
   if (type === 'undefined') return undefinedOk
   return type !== 'function' && type !== 'symbol' && type !== 'bigint'
+}
+
+/** The caller's cancel for request `id`: its run stops being answered. Unknown ids (already answered) are ignored. */
+export function cancelRequest(peer: DispatchingPeer, id: number): void {
+  peer._runs?.get(id)?.cancel()
+}
+
+/** Aborts the signals of the requests still being answered: their answers can no longer be sent. */
+export function abortAnswering(peer: DispatchingPeer, cause: Error | undefined): void {
+  const runs = peer._runs
+  if (runs === undefined || runs.size === 0) return
+  const reason = disconnectedReason(cause)
+  for (const run of [...runs.values()]) run.abort(reason)
+}
+
+function cancelledReason(run: RequestRun): CioError {
+  return new CioError(codes.CANCELLED, `the caller of ${quote(run.action)} cancelled the call`, { details: { action: run.action, id: run.id } })
+}
+
+function disconnectedReason(cause: Error | undefined): CioError {
+  return new CioError(codes.DISCONNECTED, 'the connection closed before this request was answered', { cause })
 }

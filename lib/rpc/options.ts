@@ -7,11 +7,15 @@
 import { CioError, codes } from '../errors.js'
 import { RpcHandlers } from './handlers.js'
 import { isValidTimeout, TIMEOUT_RULE } from './validate.js'
+import { DEFAULT_MAX_META_BYTES } from './meta.js'
+import { checkInterceptorsOption, type InterceptorSet, type Interceptors } from './interceptors.js'
 
 export type { CallOptions } from './types.js'
 
 /** Default time a call waits for its response: 30 000 ms (30 s). */
 export const DEFAULT_CALL_TIMEOUT = 30_000
+
+export { DEFAULT_MAX_META_BYTES } from './meta.js'
 
 /** Default cap on the calls one peer may have waiting at once: 1024. */
 export const DEFAULT_MAX_PENDING_CALLS = 1024
@@ -43,6 +47,19 @@ export interface RpcPeerOptions {
    */
   maxPendingCalls?: number
   /**
+   * Largest metadata of one request or answer, in bytes of keys and values
+   * (UTF-8). A call with more is refused with `INVALID_ARGUMENT`; an
+   * incoming request with more is answered with `INVALID_ARGUMENT`.
+   * @default 4096
+   */
+  maxMetaBytes?: number
+  /**
+   * Interceptors shared by every peer of the chain (a server's connections),
+   * outside each peer's own `use()`: `{ call, handle }`.
+   * @default none
+   */
+  interceptors?: Interceptors
+  /**
    * Requests from the other side this peer answers at once. At the cap the
    * connection stops being read until one is answered, so a peer that
    * pipelines calls to a slow handler holds at most this many.
@@ -57,6 +74,19 @@ export interface ResolvedRpcOptions {
   callTimeout: number
   maxPendingCalls: number
   maxIncomingCalls: number
+  maxMetaBytes: number
+  interceptors: InterceptorSet | undefined
+}
+
+/** The interceptor set made for each `interceptors` option object, so the peers of one server share it. */
+const interceptorSets = new WeakMap<object, InterceptorSet | undefined>()
+
+function resolveInterceptors(value: unknown): InterceptorSet | undefined {
+  if (value === undefined) return undefined
+  if (typeof value === 'object' && value !== null && interceptorSets.has(value)) return interceptorSets.get(value)
+  const set = checkInterceptorsOption(value)
+  if (typeof value === 'object' && value !== null) interceptorSets.set(value, set)
+  return set
 }
 
 /**
@@ -64,7 +94,9 @@ export interface ResolvedRpcOptions {
  * @throws CioError `INVALID_OPTION` naming the option.
  */
 export function resolveRpcOptions(options: RpcPeerOptions): ResolvedRpcOptions {
-  const { handlers, callTimeout = DEFAULT_CALL_TIMEOUT, maxPendingCalls = DEFAULT_MAX_PENDING_CALLS, maxIncomingCalls = DEFAULT_MAX_INCOMING_CALLS } = options
+  const {
+    handlers, callTimeout = DEFAULT_CALL_TIMEOUT, maxPendingCalls = DEFAULT_MAX_PENDING_CALLS, maxIncomingCalls = DEFAULT_MAX_INCOMING_CALLS, maxMetaBytes = DEFAULT_MAX_META_BYTES,
+  } = options
   const list: unknown[] = handlers === undefined ? [] : Array.isArray(handlers) ? handlers : [handlers]
   if (!list.every((item) => item instanceof RpcHandlers)) {
     throw invalid('handlers', 'an RpcHandlers registry or an array of them', handlers)
@@ -78,7 +110,10 @@ export function resolveRpcOptions(options: RpcPeerOptions): ResolvedRpcOptions {
   if (typeof maxIncomingCalls !== 'number' || !Number.isInteger(maxIncomingCalls) || maxIncomingCalls < 1) {
     throw invalid('maxIncomingCalls', 'an integer of at least 1', maxIncomingCalls)
   }
-  return { handlers: list as RpcHandlers[], callTimeout, maxPendingCalls, maxIncomingCalls }
+  if (typeof maxMetaBytes !== 'number' || !Number.isInteger(maxMetaBytes) || maxMetaBytes < 0) {
+    throw invalid('maxMetaBytes', 'an integer of at least 0', maxMetaBytes)
+  }
+  return { handlers: list as RpcHandlers[], callTimeout, maxPendingCalls, maxIncomingCalls, maxMetaBytes, interceptors: resolveInterceptors(options.interceptors) }
 }
 
 function invalid(option: string, expected: string, value: unknown): CioError {

@@ -7,13 +7,17 @@ import type { Socket } from 'node:net'
 import { cancelExpiry, scheduleExpiry, type DeadlineQueue, type Expirable } from './deadlines.js'
 import { CioError, codes, describeError, type CioErrorCode } from '../errors.js'
 import { attachFramed, type FramedOwner, type FramedSocket, type FramedSocketOptions } from '../frame/framed-socket.js'
-import { handleRequest, HANDLED } from './dispatch.js'
+import { abortAnswering, cancelRequest, handleRequest, HANDLED, type RequestRun } from './dispatch.js'
 import { RpcHandlers, type RpcCatchAll, type RpcHandler, type RpcHandlerMap } from './handlers.js'
-import { RpcKind, classifyRpcMessage, faultCode, invalidMessage, type RpcFaultMessage, type RpcRequest, type RpcSuccess, type RpcUserError } from './protocol.js'
+import { NO_CALL_ID, RpcKind, classifyRpcMessage, faultCode, invalidMessage, type RpcFaultMessage, type RpcRequest, type RpcSuccess, type RpcUserError } from './protocol.js'
 import { resolveRpcOptions, type RpcPeerOptions } from './options.js'
 import { checkAction, checkTimeout } from './validate.js'
 import { kPeer } from '../core/symbols.js'
 import type { CallOptions, RpcPeerApi } from './types.js'
+import { checkMeta, copyMeta, EMPTY_META, isEmptyMeta, metaProblem, type RpcMeta } from './meta.js'
+import { servedCall } from './serving.js'
+import { InterceptorSet, runInterceptors, type CallContext, type Interceptors } from './interceptors.js'
+import { callChannel, outcomeCode, type CallTrace } from '../core/diagnostics.js'
 
 
 interface SocketWithPeer extends Socket {
@@ -53,16 +57,35 @@ class PendingCall implements Expirable {
     readonly settle: (outcome: unknown) => void,
     readonly signal: AbortSignal | undefined,
     readonly timeout: number,
+    /** Hears the answer's metadata, when it carries some. */
+    readonly onMeta: ((meta: RpcMeta) => void) | undefined,
   ) {}
 
-  /** The call's timeout passed without a response. */
+  /** The call's timeout passed without a response: the other side is told to stop. */
   expire(): void {
-    finish(this)?.settle(new CallFailure(codes.TIMEOUT, `call ${this.id} (${this.action}) got no response within ${this.timeout} ms`))
+    const pending = finish(this)
+    if (pending === undefined) return
+    sendCancel(this.peer, this.id)
+    pending.settle(new CallFailure(codes.TIMEOUT, `call ${this.id} (${this.action}) got no response within ${this.timeout} ms`))
   }
 
-  /** AbortSignal listener (`handleEvent` avoids a closure per call). */
+  /** AbortSignal listener (`handleEvent` avoids a closure per call); the other side is told to stop. */
   handleEvent(): void {
-    finish(this)?.settle(new CallFailure(codes.ABORTED, `call ${this.id} (${this.action}) was aborted`, this.signal?.reason))
+    const pending = finish(this)
+    if (pending === undefined) return
+    sendCancel(this.peer, this.id)
+    pending.settle(new CallFailure(codes.ABORTED, `call ${this.id} (${this.action}) was aborted`, this.signal?.reason))
+  }
+}
+
+/** Tells the other side that call `id` is given up; nothing when the connection is gone. */
+function sendCancel(peer: RpcPeer, id: number): void {
+  const framed = peer.framed
+  if (framed.closed || !framed.socket.writable) return
+  try {
+    framed.send({ id: NO_CALL_ID, cancel: id })
+  } catch {
+    // Only a maxFrameBytes too small for a short message gets here; the answer, if any, is dropped as late.
   }
 }
 
@@ -116,8 +139,6 @@ export class RpcPeer implements RpcPeerApi {
   readonly maxIncomingCalls: number
   /** @internal Requests being answered now. */
   _answering = 0
-  /** @internal Requests being answered whose handlers asked for `call.signal`; made on first use. */
-  _watched: Set<{ abort(reason: CioError): void }> | undefined = undefined
   /**
    * @internal Shared registries, then {@link handlers} once it exists. The
    * array may be shared with other peers (see {@link sharedRegistries}):
@@ -128,7 +149,23 @@ export class RpcPeer implements RpcPeerApi {
   _pending: Map<number, PendingCall> | undefined = undefined
   /** Consulted before the handlers for each incoming request; see {@link RpcInterceptor}. */
   interceptor: RpcInterceptor | undefined = undefined
-  private nextId = 0
+  /** Largest metadata of one message, in bytes of keys and values. */
+  readonly maxMetaBytes: number
+  /**
+   * The agent's name when this connection runs between an agent and its
+   * server (set by the agent layer): tracing reports it.
+   */
+  agentName: string | undefined = undefined
+  /** @internal Interceptors shared with other peers (a server's, an agent's); see {@link interceptWith}. */
+  _interceptors: InterceptorSet | undefined
+  /** @internal This connection's own interceptors, made by the first {@link use}. */
+  _ownInterceptors: InterceptorSet | undefined = undefined
+  /** @internal Requests being answered, by id: how a cancel finds its run. Made by the first request. */
+  _runs: Map<number, RequestRun> | undefined = undefined
+  /** @internal The id of the last call made. */
+  _nextId = 0
+  /** @internal Set by {@link drainPeers}: new calls either way are refused with `DRAINING`. */
+  _draining = false
 
   /** Prefer {@link attachRpc}, which also frames the socket when needed. */
   constructor(framed: FramedSocket, options: RpcPeerOptions = {}) {
@@ -137,6 +174,8 @@ export class RpcPeer implements RpcPeerApi {
     this.callTimeout = resolved.callTimeout
     this.maxPendingCalls = resolved.maxPendingCalls
     this.maxIncomingCalls = resolved.maxIncomingCalls
+    this.maxMetaBytes = resolved.maxMetaBytes
+    this._interceptors = resolved.interceptors
     this._registries = sharedRegistries(options.handlers, resolved.handlers)
     ;(framed.socket as SocketWithPeer)[kPeer] = this
     // Most framed sockets carry nothing but their peer: it then takes the
@@ -175,6 +214,16 @@ export class RpcPeer implements RpcPeerApi {
     this._registries = this._registries.length === 0 ? sharedRegistries(registry, [registry]) : [...this._registries, registry]
   }
 
+  /**
+   * Shares a live set of interceptors with other peers, outside this
+   * peer's own: how an `AgentServer` or an `Agent` intercepts every
+   * connection with one set.
+   * @internal
+   */
+  interceptWith(set: InterceptorSet): void {
+    this._interceptors = set
+  }
+
   /** The connection. */
   get socket(): Socket {
     return this.framed.socket
@@ -203,48 +252,133 @@ export class RpcPeer implements RpcPeerApi {
   }
 
   /**
+   * Adds interceptors for this connection only, inside any shared ones (a
+   * server's or an agent's): `{ call }` around the calls it makes, `{ handle }`
+   * around the calls it answers. See {@link CallContext} and `HandleContext`.
+   * @throws CioError `INVALID_ARGUMENT` for something that is not a function.
+   */
+  use(interceptors: Interceptors): this {
+    ;(this._ownInterceptors ??= new InterceptorSet()).add(interceptors, 'use()')
+    return this
+  }
+
+  /**
    * Calls `action` on the other side with `body` (any JSON value; omitted
    * when undefined). Resolves with the handler's result. Rejects with the
    * plain value a remote handler threw, or a CioError: `TIMEOUT`, `ABORTED`,
    * `DISCONNECTED`, `TOO_MANY_PENDING`, `UNKNOWN_ACTION`, `INTERNAL_ERROR`,
    * `INVALID_MESSAGE` (body with no JSON form), `FRAME_TOO_LARGE`,
-   * `INVALID_ARGUMENT`. Never throws synchronously. `T` is an unchecked
-   * assertion about the result's shape. CioErrors carry `details.action`
-   * and `details.id`; their stacks show the code that awaited the call.
+   * `INVALID_ARGUMENT` (bad action, timeout or meta), `DEADLINE_EXCEEDED`
+   * (made inside a handler whose caller already stopped waiting). Never
+   * throws synchronously. `T` is an unchecked assertion about the result's
+   * shape. CioErrors carry `details.action` and `details.id`; their stacks
+   * show the code that awaited the call.
    */
-  async call<T = unknown>(action: string, body?: unknown, options?: CallOptions): Promise<T> {
-    // Refusals happen before the first await: their stack is the caller's own.
-    const timeout = options?.timeout ?? this.callTimeout
-    const signal = options?.signal
-    checkAction(action, 'peer.call')
-    checkTimeout(timeout, action)
-    if (this.framed.closed || !this.socket.writable) throw new CioError(codes.DISCONNECTED, `cannot call ${action}: the connection is closed`, { details: { action } })
-    const map = (this._pending ??= new Map<number, PendingCall>())
-    if (map.size >= this.maxPendingCalls) {
-      throw new CioError(codes.TOO_MANY_PENDING, `cannot call ${action}: ${map.size} calls already pending (maxPendingCalls ${this.maxPendingCalls})`, {
-        details: { action, maxPendingCalls: this.maxPendingCalls },
-      })
+  call<T = unknown>(action: string, body?: unknown, options?: CallOptions): Promise<T> {
+    // One read each when nothing is intercepted or traced: the hot path.
+    if (this._interceptors === undefined && this._ownInterceptors === undefined && !callChannel.hasSubscribers) {
+      return callCore<T>(this, action, body, options, options?.meta, undefined)
     }
-    if (signal?.aborted === true) throw new CioError(codes.ABORTED, `call ${action} was aborted before it was sent`, { cause: signal.reason, details: { action } })
-    // JSON.stringify would silently drop such a body from the request.
-    if (typeof body === 'function' || typeof body === 'symbol') throw new CioError(codes.INVALID_MESSAGE, `cannot call ${action}: a ${typeof body} body has no JSON form`, { details: { action } })
-    const id = this.nextId + 1
-    // Throws INVALID_MESSAGE / FRAME_TOO_LARGE before anything is written.
-    this.framed.send(body === undefined ? { id, action } : { id, action, body })
-    this.nextId = id
-    const outcome = await new Promise<unknown>((settle) => {
-      const pending = new PendingCall(this, id, action, settle, signal, timeout)
-      map.set(id, pending)
-      // Shared, unref'd timers: a pending call alone does not keep the process alive.
-      scheduleExpiry(pending, timeout)
-      signal?.addEventListener('abort', pending, { once: true })
-    })
-    if (outcome instanceof CallFailure) {
-      throw new CioError(outcome.code, outcome.message, { cause: outcome.cause, details: { action, id, ...outcome.details } })
-    }
-    if (outcome instanceof RemoteThrow) throw outcome.value
-    return outcome as T
+    return callIntercepted<T>(this, action, body, options)
   }
+}
+
+/** A call through interceptors and the `cio:call` tracing channel. */
+function callIntercepted<T>(peer: RpcPeer, action: string, body: unknown, options: CallOptions | undefined): Promise<T> {
+  const shared = peer._interceptors?.call
+  const own = peer._ownInterceptors?.call
+  const intercepted = (shared?.length ?? 0) + (own?.length ?? 0) > 0
+  let run: () => Promise<T>
+  let trace: CallTrace | undefined
+  if (callChannel.hasSubscribers) {
+    const socket = peer.socket
+    // Read when a subscriber asks: a client's first call may start before its socket connects.
+    trace = { action, id: 0, meta: options?.meta ?? EMPTY_META, agent: peer.agentName, get remoteAddress() { return socket.remoteAddress }, code: undefined }
+  }
+  if (!intercepted) run = () => callCore<T>(peer, action, body, options, options?.meta, trace)
+  else {
+    run = async () => {
+      // Checked before the interceptors see it, and again (with what they added) before it is sent.
+      const meta = options?.meta === undefined ? (Object.create(null) as RpcMeta) : checkMeta(options.meta, peer.maxMetaBytes, `the meta of ${JSON.stringify(action)}`)
+      const ctx: CallContext = { peer, action, body, meta, options, result: undefined, answerMeta: EMPTY_META }
+      await runInterceptors(shared, own, ctx, async (c) => {
+        c.result = await callCore(peer, action, c.body, options, c.meta, trace, (answerMeta) => {
+          c.answerMeta = answerMeta
+          options?.onMeta?.(answerMeta)
+        })
+      })
+      return ctx.result as T
+    }
+  }
+  if (trace === undefined) return run()
+  const traced = trace
+  return callChannel.tracePromise(() =>
+    run().then(
+      (result) => {
+        traced.code = 'OK'
+        return result
+      },
+      (error: unknown) => {
+        traced.code = outcomeCode(error)
+        throw error
+      },
+    ), traced)
+}
+
+/** The call itself: checks, the request on the wire, the wait for its answer. */
+async function callCore<T>(
+  peer: RpcPeer,
+  action: string,
+  body: unknown,
+  options: CallOptions | undefined,
+  givenMeta: Readonly<RpcMeta> | undefined,
+  trace: CallTrace | undefined,
+  metaSink?: (meta: RpcMeta) => void,
+): Promise<T> {
+  // Refusals happen before the first await: their stack is the caller's own.
+  let timeout = options?.timeout ?? peer.callTimeout
+  let signal = options?.signal
+  checkAction(action, 'peer.call')
+  checkTimeout(timeout, action)
+  const meta = givenMeta === undefined ? undefined : checkMeta(givenMeta, peer.maxMetaBytes, `the meta of ${JSON.stringify(action)}`)
+  if (peer.framed.closed || !peer.socket.writable) throw new CioError(codes.DISCONNECTED, `cannot call ${action}: the connection is closed`, { details: { action } })
+  if (peer._draining) throw new CioError(codes.DRAINING, `cannot call ${action}: the connection is draining (finishing its calls before it closes)`, { details: { action } })
+  const map = (peer._pending ??= new Map<number, PendingCall>())
+  if (map.size >= peer.maxPendingCalls) {
+    throw new CioError(codes.TOO_MANY_PENDING, `cannot call ${action}: ${map.size} calls already pending (maxPendingCalls ${peer.maxPendingCalls})`, {
+      details: { action, maxPendingCalls: peer.maxPendingCalls },
+    })
+  }
+  // Made while serving a call: at most the time its caller still waits, and given up with it.
+  const served = options?.inheritDeadline === false ? undefined : servedCall()
+  if (served?.inherits === true) {
+    const left = served.expiresAt - performance.now()
+    if (left <= 0) throw new CioError(codes.DEADLINE_EXCEEDED, `cannot call ${action}: the call being served has run out of time`, { details: { action } })
+    if (left < timeout) timeout = left
+    signal = signal === undefined ? served.signal : AbortSignal.any([signal, served.signal])
+  }
+  if (signal?.aborted === true) throw new CioError(codes.ABORTED, `call ${action} was aborted before it was sent`, { cause: signal.reason, details: { action } })
+  // JSON.stringify would silently drop such a body from the request.
+  if (typeof body === 'function' || typeof body === 'symbol') throw new CioError(codes.INVALID_MESSAGE, `cannot call ${action}: a ${typeof body} body has no JSON form`, { details: { action } })
+  const id = peer._nextId + 1
+  // Throws INVALID_MESSAGE / FRAME_TOO_LARGE before anything is written.
+  // Undefined fields are left out by JSON.stringify; the timeout travels in whole ms.
+  peer.framed.send({ id, action, body, meta: meta === undefined || isEmptyMeta(meta) ? undefined : meta, timeout: Math.ceil(timeout) })
+  peer._nextId = id
+  if (trace !== undefined) trace.id = id
+  const onMeta = metaSink ?? options?.onMeta
+  const outcome = await new Promise<unknown>((settle) => {
+    const pending = new PendingCall(peer, id, action, settle, signal, timeout, onMeta)
+    map.set(id, pending)
+    // Shared, unref'd timers: a pending call alone does not keep the process alive.
+    scheduleExpiry(pending, timeout)
+    signal?.addEventListener('abort', pending, { once: true })
+  })
+  if (outcome instanceof CallFailure) {
+    throw new CioError(outcome.code, outcome.message, { cause: outcome.cause, details: { action, id, ...outcome.details } })
+  }
+  if (outcome instanceof RemoteThrow) throw outcome.value
+  return outcome as T
 }
 
 /** Settles the pending call a response names; unknown ids (late responses) are dropped. */
@@ -253,6 +387,20 @@ function settleCall(peer: RpcPeer, id: number, kind: RpcKind, message: unknown):
   if (entry === undefined) return
   const pending = finish(entry)
   if (pending === undefined) return
+  const meta = (message as { meta?: unknown }).meta
+  if (meta !== undefined && pending.onMeta !== undefined) {
+    const problem = metaProblem(meta, peer.maxMetaBytes, true)
+    if (problem !== undefined) {
+      pending.settle(new CallFailure(codes.INVALID_MESSAGE, `the answer's ${problem}`, undefined, { remote: true }))
+      return
+    }
+    try {
+      pending.onMeta(copyMeta(meta as RpcMeta))
+    } catch (error) {
+      pending.settle(new CallFailure(codes.INTERNAL_ERROR, `onMeta threw: ${describeError(error)}`, error))
+      return
+    }
+  }
   if (kind === RpcKind.SUCCESS) pending.settle((message as RpcSuccess).result)
   else if (kind === RpcKind.USER_ERROR) pending.settle(new RemoteThrow((message as RpcUserError).error))
   else {
@@ -272,7 +420,8 @@ function peerMessage(framed: FramedSocket, value: unknown): void {
     // Without an interceptor this is one field read: the hot path is unchanged.
     if (peer.interceptor === undefined) handleRequest(peer, value as RpcRequest, undefined)
     else intercept(peer, peer.interceptor, value as RpcRequest)
-  } else settleCall(peer, (value as { id: number }).id, kind, value)
+  } else if (kind === RpcKind.CANCEL) cancelRequest(peer, (value as { cancel: number }).cancel)
+  else settleCall(peer, (value as { id: number }).id, kind, value)
 }
 
 /** Runs an interceptor, then the handlers unless it dealt with the request; a throw closes the connection rather than the process. */
@@ -333,6 +482,49 @@ function sharedRegistries(option: RpcPeerOptions['handlers'], resolved: readonly
   return list
 }
 
+/** What a drain did with the calls in flight when it began (both directions). */
+export interface DrainResult {
+  /** Calls that finished (answered, or failed on their own) within the time given. */
+  completed: number
+  /** Calls still running when the time ran out: aborted, their callers told `DRAINING`. */
+  aborted: number
+}
+
+/**
+ * Drains connections: refuses new calls in either direction with
+ * `DRAINING`, waits up to `timeout` ms for the calls in flight both ways,
+ * then aborts what is left (handlers' signals abort with `DRAINING` and
+ * their callers get a `DRAINING` fault; our own pending calls fail with
+ * `DRAINING`). Does not close the connections. Always resolves.
+ */
+export async function drainPeers(peers: readonly RpcPeer[], timeout: number): Promise<DrainResult> {
+  let inFlight = 0
+  for (const peer of peers) {
+    peer._draining = true
+    inFlight += peer.pendingCalls + (peer._runs?.size ?? 0)
+  }
+  const busy = (): boolean => peers.some((peer) => !peer.closed && (peer.pendingCalls > 0 || (peer._runs?.size ?? 0) > 0))
+  const until = performance.now() + timeout
+  // Polled: calls end on many paths (answers, timeouts, cancels, closes), and a drain is rare.
+  while (busy() && performance.now() < until) await new Promise((resolve) => setTimeout(resolve, Math.min(10, Math.max(1, until - performance.now()))))
+  let aborted = 0
+  for (const peer of peers) {
+    if (peer.closed) continue
+    for (const run of [...(peer._runs?.values() ?? [])]) {
+      aborted++
+      run.abandon()
+    }
+    for (const pending of [...(peer._pending?.values() ?? [])]) {
+      const entry = finish(pending)
+      if (entry === undefined) continue
+      aborted++
+      sendCancel(peer, entry.id)
+      entry.settle(new CallFailure(codes.DRAINING, `call ${entry.id} (${entry.action}) was abandoned: the connection drained and its time ran out`))
+    }
+  }
+  return { completed: Math.max(0, inFlight - aborted), aborted }
+}
+
 /** Fails every pending call at once; the map is empty afterwards. */
 function rejectAll(peer: RpcPeer, cause: Error | undefined): void {
   const map = peer._pending
@@ -341,15 +533,6 @@ function rejectAll(peer: RpcPeer, cause: Error | undefined): void {
   for (const entry of map.values()) {
     finish(entry)?.settle(new CallFailure(codes.DISCONNECTED, `call ${entry.id} (${entry.action}) lost: the connection closed`, cause))
   }
-}
-
-/** Aborts the signals of the requests still being answered: their answers can no longer be sent. */
-function abortAnswering(peer: RpcPeer, cause: Error | undefined): void {
-  const watched = peer._watched
-  if (watched === undefined) return
-  peer._watched = undefined
-  const reason = new CioError(codes.DISCONNECTED, 'the connection closed before this request was answered', { cause })
-  for (const run of watched) run.abort(reason)
 }
 
 /** The RPC peer of `socket`, if it has one. */

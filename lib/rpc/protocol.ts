@@ -6,17 +6,21 @@
  * Requests and responses flow in both directions on one connection. A frame
  * holds one JSON object, and its keys decide what it is:
  *
- * | message       | keys                                              |
- * |---------------|---------------------------------------------------|
- * | request       | `id`, `action`, optional `body`                   |
- * | success       | `id`, optional `result` (absent: no value)        |
- * | user error    | `id`, `error` (the JSON value a handler threw)    |
- * | fault         | `id`, `fault: { code, message }` (cio's own error) |
+ * | message       | keys                                                          |
+ * |---------------|---------------------------------------------------------------|
+ * | request       | `id`, `action`, optional `body`, `meta`, `timeout`            |
+ * | success       | `id`, optional `result` (absent: no value), optional `meta`   |
+ * | user error    | `id`, `error` (the JSON value a handler threw), optional `meta` |
+ * | fault         | `id`, `fault: { code, message }` (cio's own error), optional `meta` |
+ * | cancel        | `id` = {@link NO_CALL_ID}, `cancel` (the id of the call given up) |
  *
  * `id` is a safe integer >= 1 chosen by the caller, unique among its calls on
  * that connection; responses echo it. A request carries none of `result`,
- * `error`, `fault`; a response carries at most one of them. Other keys are
- * ignored, reserved for later versions.
+ * `error`, `fault`; a response carries at most one of them. `timeout` is
+ * the time in ms the caller will still wait, relative so that no clocks
+ * need to agree. A cancel looks like an answer to a call nobody waits on,
+ * so a peer that does not know it drops it. Other keys are ignored,
+ * reserved for later versions.
  */
 import { CioError, codes, type CioErrorCode } from '../errors.js'
 
@@ -25,28 +29,48 @@ export interface RpcRequest {
   id: number
   action: string
   body?: unknown
+  /** Metadata (checked by {@link classifyRpcMessage}: an object of strings). */
+  meta?: unknown
+  /** Milliseconds the caller will still wait. */
+  timeout?: number
+}
+
+/**
+ * The id no call ever uses (2^53 - 1): a cancel carries it, so that a peer
+ * that does not know cancels takes it for a late answer and drops it. cio
+ * numbers its calls from 1 and would need 2^53 of them to get there.
+ */
+export const NO_CALL_ID = Number.MAX_SAFE_INTEGER
+
+/** The caller gave up call `cancel`: no answer is wanted any more. */
+export interface RpcCancel {
+  id: typeof NO_CALL_ID
+  cancel: number
 }
 
 /** A successful answer; `result` is absent when the handler returned nothing. */
 export interface RpcSuccess {
   id: number
   result?: unknown
+  meta?: unknown
 }
 
 /** A handler threw or rejected with a plain JSON value, carried unchanged. */
 export interface RpcUserError {
   id: number
   error: unknown
+  meta?: unknown
 }
 
 /** An error raised by cio itself (or an Error a handler threw). */
 export interface RpcFaultMessage {
   id: number
   fault: { code: string; message: string }
+  meta?: unknown
 }
 
 /** Any RPC message. */
-export type RpcMessage = RpcRequest | RpcSuccess | RpcUserError | RpcFaultMessage
+export type RpcMessage = RpcRequest | RpcSuccess | RpcUserError | RpcFaultMessage | RpcCancel
 
 /** What {@link classifyRpcMessage} found. */
 export const RpcKind = {
@@ -54,6 +78,7 @@ export const RpcKind = {
   SUCCESS: 2,
   USER_ERROR: 3,
   FAULT: 4,
+  CANCEL: 5,
 } as const
 
 /** One of the {@link RpcKind} values. */
@@ -80,10 +105,16 @@ export function classifyRpcMessage(value: unknown): RpcKind | string {
   const hasResult = m.result !== undefined
   const hasError = m.error !== undefined
   const hasFault = m.fault !== undefined
+  if (m.meta !== undefined && (typeof m.meta !== 'object' || m.meta === null || Array.isArray(m.meta))) return 'meta must be an object'
   if (m.action !== undefined) {
     if (typeof m.action !== 'string' || m.action.length === 0) return 'action must be a non-empty string'
     if (hasResult || hasError || hasFault) return 'a request must not carry result, error or fault'
+    if (m.timeout !== undefined && !(typeof m.timeout === 'number' && m.timeout >= 0)) return 'timeout must be a number of ms, 0 or more'
     return RpcKind.REQUEST
+  }
+  if (m.cancel !== undefined) {
+    if (m.id !== NO_CALL_ID || !isRpcId(m.cancel)) return `a cancel has id ${NO_CALL_ID} and the id of the call it gives up as cancel`
+    return RpcKind.CANCEL
   }
   if ((hasResult ? 1 : 0) + (hasError ? 1 : 0) + (hasFault ? 1 : 0) > 1) return 'a response carries at most one of result, error, fault'
   if (hasFault) {

@@ -7,13 +7,35 @@
  */
 import type { Socket } from 'node:net'
 import type { FramedSocket } from '../frame/framed-socket.js'
+import type { RpcMeta } from './meta.js'
+
+export type { RpcMeta } from './meta.js'
 
 /** Options of one call. */
 export interface CallOptions {
-  /** Milliseconds to wait for the response, at least 1. @default the peer's `callTimeout` */
+  /**
+   * Milliseconds to wait for the response, above 0. Inside a handler the
+   * call waits at most the time the served call has left (see
+   * `inheritDeadline`). @default the peer's `callTimeout`
+   */
   timeout?: number
-  /** Aborting it fails the call with `ABORTED` (the `cause` is the signal's reason). */
+  /** Aborting it fails the call with `ABORTED` (the `cause` is the signal's reason) and cancels it on the other side. */
   signal?: AbortSignal
+  /**
+   * Metadata sent with the request: string values by key, keys of 1 to 128
+   * of `A-Z a-z 0-9 . _ -`, not starting with `cio-`, at most `maxMetaBytes`
+   * in all. A bad one rejects the call with `INVALID_ARGUMENT`.
+   */
+  meta?: Readonly<RpcMeta>
+  /** Called with the metadata of the answer, when it carries some, before the call settles. */
+  onMeta?: (meta: RpcMeta) => void
+  /**
+   * A call made while a handler runs inherits the served call's remaining
+   * time (its timeout becomes the smaller of the two) and is aborted when
+   * the served call's signal aborts. `false` makes this call independent.
+   * @default true
+   */
+  inheritDeadline?: boolean
 }
 
 /** What a handler learns about the call it answers. */
@@ -31,12 +53,27 @@ export interface RpcCall {
    * `AgentServer` puts the agent's record here); undefined on a bare peer.
    */
   readonly caller: object | undefined
+  /** The request's metadata: a null-prototype object, empty when it carried none. */
+  readonly meta: Readonly<RpcMeta>
   /**
-   * Aborts when the answer can no longer be sent: the connection closed
-   * (reason: a `CioError` with code `DISCONNECTED`). Made on first read, so
-   * handlers that never look at it cost nothing.
+   * When the caller stops waiting, in `Date.now()` milliseconds (computed
+   * from the relative time the request carried, so clocks need not agree);
+   * `Infinity` when the request carried no timeout.
+   */
+  readonly deadline: number
+  /**
+   * Aborts when the answer is no longer wanted, with a `CioError` reason
+   * whose code says why: `DEADLINE_EXCEEDED` (the caller's time ran out),
+   * `CANCELLED` (the caller gave up; nothing will be answered),
+   * `DISCONNECTED` (the connection closed), `DRAINING` (a drain ran out of
+   * time). Made on first read: handlers that never look cost nothing.
    */
   readonly signal: AbortSignal
+  /**
+   * Adds metadata to the answer (same rules as a call's `meta`). Throws
+   * `INVALID_ARGUMENT` for bad metadata.
+   */
+  setAnswerMeta(meta: Readonly<RpcMeta>): void
 }
 
 /**

@@ -7,7 +7,7 @@ import { peerWithRawEnd } from '../helpers/rpc.js'
 
 t.test('protocol - the reserved actions all start with the reserved prefix, and only they count as reserved', async (t) => {
   t.equal(RESERVED_PREFIX, 'cio.')
-  t.same(agentActions, { HELLO: 'cio.hello', PROVE: 'cio.prove', PING: 'cio.ping' })
+  t.same(agentActions, { HELLO: 'cio.hello', PROVE: 'cio.prove', PING: 'cio.ping', DRAIN: 'cio.drain' })
   for (const action of Object.values(agentActions)) t.ok(isReservedAction(action), action)
   t.ok(isReservedAction('cio.anything'))
   for (const action of ['echo', 'cio', 'CIO.ping', 'xcio.ping', ' cio.ping', '']) t.notOk(isReservedAction(action), JSON.stringify(action))

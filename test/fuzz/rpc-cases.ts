@@ -54,7 +54,21 @@ type Fields = { readonly [key: string]: unknown }
 type Classified =
   | { kind: 'invalid' }
   | { kind: 'response' }
-  | { kind: 'request'; id: number; action: string; body: unknown }
+  | { kind: 'cancel' }
+  | { kind: 'request'; id: number; action: string; body: unknown; meta: unknown }
+
+/** README "RPC messages": metadata a receiver accepts (the target keeps the default 4096-byte cap). */
+export function acceptableMeta(meta: Fields): boolean {
+  let bytes = 0
+  for (const key of Object.keys(meta)) {
+    const value = meta[key]
+    if (!/^[A-Za-z0-9._-]{1,128}$/.test(key) || typeof value !== 'string') return false
+    bytes += key.length + Buffer.byteLength(value)
+  }
+  return bytes <= 4096
+}
+
+const NO_CALL_ID = 2 ** 53 - 1
 
 function own(value: Fields, key: string): unknown {
   return Object.hasOwn(value, key) ? value[key] : undefined
@@ -67,10 +81,19 @@ export function classify(value: unknown): Classified {
   const id = own(m, 'id')
   if (typeof id !== 'number' || !Number.isInteger(id) || id < 1 || id > 2 ** 53 - 1) return { kind: 'invalid' }
   const present = ['result', 'error', 'fault'].filter((key) => Object.hasOwn(m, key))
+  const meta = own(m, 'meta')
+  if (Object.hasOwn(m, 'meta') && (typeof meta !== 'object' || meta === null || Array.isArray(meta))) return { kind: 'invalid' }
   if (Object.hasOwn(m, 'action')) {
     const action = own(m, 'action')
     if (typeof action !== 'string' || action === '' || present.length > 0) return { kind: 'invalid' }
-    return { kind: 'request', id, action, body: own(m, 'body') }
+    const timeout = own(m, 'timeout')
+    if (Object.hasOwn(m, 'timeout') && !(typeof timeout === 'number' && timeout >= 0)) return { kind: 'invalid' }
+    return { kind: 'request', id, action, body: own(m, 'body'), meta }
+  }
+  if (Object.hasOwn(m, 'cancel')) {
+    const cancel = own(m, 'cancel')
+    const validId = typeof cancel === 'number' && Number.isInteger(cancel) && cancel >= 1 && cancel <= NO_CALL_ID
+    return id === NO_CALL_ID && validId ? { kind: 'cancel' } : { kind: 'invalid' }
   }
   if (present.length > 1) return { kind: 'invalid' }
   if (Object.hasOwn(m, 'fault')) {
@@ -182,10 +205,11 @@ export function answerNumber(body: unknown): number | undefined {
 }
 
 /** The reply a request must get from the fuzz target (callbacks are the model's business). */
-function expectReply(request: { id: number; action: string; body: unknown }, seed: number): ExpectedReply {
+function expectReply(request: { id: number; action: string; body: unknown; meta: unknown }, seed: number): ExpectedReply {
   const { id, action, body } = request
   const what = `reply to ${action.slice(0, 20)} #${id}`
   const reply = (accepts: (reply: Fields) => boolean): ExpectedReply => ({ id, seed, what, accepts })
+  if (request.meta !== undefined && !acceptableMeta(request.meta as Fields)) return reply((r) => isFault(r, 'INVALID_ARGUMENT'))
   switch (action) {
     case 'echo':
     case 'async': return reply(exactly(id, body === undefined ? undefined : 'result', body))
@@ -225,7 +249,7 @@ export class ConnectionModel {
   add(c: RpcCase): void {
     for (const value of c.values) {
       const seen = classify(value)
-      if (seen.kind === 'request' && seen.action === 'callback') this.pending.set(++this.calls, { id: seen.id, seed: c.seed, body: seen.body })
+      if (seen.kind === 'request' && seen.action === 'callback' && (seen.meta === undefined || acceptableMeta(seen.meta as Fields))) this.pending.set(++this.calls, { id: seen.id, seed: c.seed, body: seen.body })
       else if (seen.kind === 'request') this.replies.push(expectReply(seen, c.seed))
       else if (seen.kind === 'response') {
         const id = (value as Fields).id as number
@@ -259,7 +283,7 @@ export class ConnectionModel {
 function closingCallback(values: readonly unknown[]): ClosedOutcome | undefined {
   for (const value of values) {
     const seen = classify(value)
-    if (seen.kind !== 'request' || seen.action !== 'callback') continue
+    if (seen.kind !== 'request' || seen.action !== 'callback' || (seen.meta !== undefined && !acceptableMeta(seen.meta as Fields))) continue
     const n = answerNumber(seen.body)
     const outcome = n === undefined ? undefined : callbackAnswer(n).outcome
     // The answer is sent even when a response in the stream settled the call first.

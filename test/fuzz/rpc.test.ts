@@ -13,6 +13,12 @@ t.test('rpc fuzz - the oracle follows README "RPC messages" on known messages', 
   t.equal(kind('{"id":1,"result":null}'), 'response')
   t.equal(kind('{"id":1}'), 'response', 'a success without a value')
   t.equal(kind('{"id":1,"fault":{"code":"X","message":""}}'), 'response')
+  t.equal(kind('{"id":1,"action":"a","meta":{"k":"v"},"timeout":0}'), 'request', 'meta and a timeout of 0')
+  t.equal(kind('{"id":1,"result":1,"meta":{}}'), 'response', 'answers may carry meta')
+  t.equal(kind('{"id":9007199254740991,"cancel":3}'), 'cancel')
+  for (const bad of ['{"id":1,"action":"a","meta":[]}', '{"id":1,"meta":"x"}', '{"id":1,"action":"a","timeout":-1}', '{"id":1,"action":"a","timeout":"5"}', '{"id":2,"cancel":3}', '{"id":9007199254740991,"cancel":0}']) {
+    t.equal(kind(bad), 'invalid', bad)
+  }
   for (const bad of ['[]', 'null', '{"id":0,"action":"a"}', '{"id":9007199254740992,"action":"a"}', '{"id":1,"action":""}', '{"id":1,"action":"a","error":1}', '{"id":1,"result":1,"fault":{"code":"X","message":""}}', '{"id":1,"fault":{"code":"","message":""}}', '{"__proto__":{"id":1,"action":"a"}}', '{"id":1,"action":"a","id":"1"}']) {
     t.equal(kind(bad), 'invalid', bad)
   }

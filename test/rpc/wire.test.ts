@@ -107,17 +107,17 @@ t.test('rpc wire - requests from a cio client, answered by a hand-written peer',
   const [socket] = await accepted
   const reader = new RawReader(socket)
   const first = peer.call('ping', { n: 1 })
-  t.same(await reader.next(), { id: 1, action: 'ping', body: { n: 1 } }, 'ids start at 1')
+  t.same(await reader.next(), { id: 1, action: 'ping', body: { n: 1 }, timeout: 30000 }, 'ids start at 1; the wait of the caller travels')
   writeValue(socket, { id: 1, fault: { code: 'WEIRD_CODE', message: 'from elsewhere' } })
   const weird = await cioRejection(first)
   t.equal(weird.code, codes.INTERNAL_ERROR, 'an unknown fault code becomes INTERNAL_ERROR')
   t.same(weird.details, { action: 'ping', id: 1, remote: true, remoteCode: 'WEIRD_CODE' })
   const second = peer.call('ping')
-  t.same(await reader.next(), { id: 2, action: 'ping' }, 'no body key without a body')
+  t.same(await reader.next(), { id: 2, action: 'ping', timeout: 30000 }, 'no body key without a body')
   writeValue(socket, { id: 2, error: 'plain' })
   t.equal(await second.catch((error: unknown) => error), 'plain')
   const third = peer.call('ping', null)
-  t.same(await reader.next(), { id: 3, action: 'ping', body: null })
+  t.same(await reader.next(), { id: 3, action: 'ping', body: null, timeout: 30000 })
   writeValue(socket, { id: 3, result: [1] })
   t.same(await third, [1])
 })
@@ -143,12 +143,15 @@ t.test('rpc options - bad options and arguments are refused with codes that name
     [{ maxPendingCalls: 1.5 }, 'maxPendingCalls'],
     [{ maxIncomingCalls: 0 }, 'maxIncomingCalls'],
     [{ handlers: { on() {} } }, 'handlers'],
+    [{ maxMetaBytes: -1 }, 'maxMetaBytes'],
+    [{ interceptors: 'x' }, 'interceptors'],
+    [{ interceptors: { call: 1 } }, 'interceptors'],
   ] as const) {
     const error = thrown(() => resolveRpcOptions(options as never))
     t.equal(error.code, codes.INVALID_OPTION, option)
     t.equal(error.details.option, option)
   }
-  t.same(resolveRpcOptions({}), { handlers: [], callTimeout: 30_000, maxPendingCalls: 1024, maxIncomingCalls: 1024 }, 'the defaults')
+  t.same(resolveRpcOptions({}), { handlers: [], callTimeout: 30_000, maxPendingCalls: 1024, maxIncomingCalls: 1024, maxMetaBytes: 4096, interceptors: undefined }, 'the defaults')
   const socket = track(t, new net.Socket())
   t.equal(thrown(() => attachRpc(socket, { maxFrameBytes: 0 })).code, codes.INVALID_OPTION)
   const peer = attachRpc(track(t, new net.Socket()))

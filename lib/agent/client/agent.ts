@@ -11,7 +11,7 @@ import type { KeyObject } from 'node:crypto'
 import { buildCio } from '../../core/builder.js'
 import type { Cio } from '../../core/types.js'
 import { CioError, codes, describeError } from '../../errors.js'
-import { checkCall, Waiters } from '../calls.js'
+import { checkCall, toCallOptions, Waiters, type SendOptions } from '../calls.js'
 import { AgentClientHost, ClientConnection } from './connection.js'
 import { CodedEmitter } from '../errors.js'
 import { isPromiseLike } from '../../rpc/validate.js'
@@ -28,6 +28,10 @@ import type { CioOptions } from '../../core/options.js'
 import type { AgentAddress } from '../url.js'
 import { RpcHandlers } from '../../rpc/handlers.js'
 import { DEFAULT_CALL_TIMEOUT } from '../../rpc/options.js'
+import { drainPeers, type DrainResult } from '../../rpc/peer.js'
+import { InterceptorSet, type Interceptors } from '../../rpc/interceptors.js'
+import { checkTimeout } from '../../rpc/validate.js'
+import { DEFAULT_DRAIN_TIMEOUT } from '../options.js'
 import type { RpcPeer } from '../../rpc/peer.js'
 
 /** Events of an {@link Agent}. */
@@ -97,6 +101,11 @@ export class Agent extends CodedEmitter<AgentEvents> {
   #options: ResolvedAgentOptions | undefined
   #state: State = State.STARTING
   readonly #hooks = new RpcHandlers()
+  readonly #interceptors = new InterceptorSet()
+  /** Set by `drain()`: no new sends, no reconnecting. */
+  #draining = false
+  /** The server announced a drain: the next connection is made as soon as this one closes, and sends wait for it. */
+  #moving = false
   readonly #host: AgentClientHost
   #connection: ClientConnection | undefined
   /** Set while READY: the fast path of `send`. */
@@ -138,21 +147,63 @@ export class Agent extends CodedEmitter<AgentEvents> {
   }
 
   /**
-   * Calls `action` on the server. Rejects with the value the server's hook
-   * threw, or a CioError: `OFFLINE` (no connection and none being made, or
-   * the agent was closed: then its `cause` is `CLOSED`), `TIMEOUT`,
-   * `UNKNOWN_ACTION`, `DISCONNECTED`, `INVALID_ARGUMENT`... While a
-   * connection is being made, waits for its handshake within `timeout`.
+   * Calls `action` on the server. The last argument is a timeout in ms or
+   * call options (`{ timeout, signal, meta, onMeta }`). Rejects with the
+   * value the server's hook threw, or a CioError: `OFFLINE` (no connection
+   * and none being made, or the agent was closed: then its `cause` is
+   * `CLOSED`), `TIMEOUT`, `UNKNOWN_ACTION`, `DISCONNECTED`, `DRAINING`,
+   * `INVALID_ARGUMENT`... While a connection is being made (or the server
+   * drains and the agent moves to the next), waits for its handshake within
+   * the timeout.
    */
-  send<T = unknown>(action: string, message?: unknown, timeout?: number): Promise<T> {
+  send<T = unknown>(action: string, message?: unknown, options?: SendOptions): Promise<T> {
     const peer = this.#peer
-    if (peer !== undefined && typeof action === 'string' && !isReservedAction(action)) return peer.call<T>(action, message, timeout === undefined ? undefined : { timeout })
-    return this.#sendLater<T>(action, message, timeout)
+    if (peer !== undefined && typeof action === 'string' && !isReservedAction(action)) {
+      if (options === undefined) return peer.call<T>(action, message)
+      if (typeof options === 'number') return peer.call<T>(action, message, { timeout: options })
+    }
+    return this.#sendLater<T>(action, message, options)
   }
 
   /** websocket-agent's other name for {@link send}. */
-  tunnel<T = unknown>(action: string, message?: unknown, timeout?: number): Promise<T> {
-    return this.send<T>(action, message, timeout)
+  tunnel<T = unknown>(action: string, message?: unknown, options?: SendOptions): Promise<T> {
+    return this.send<T>(action, message, options)
+  }
+
+  /**
+   * Adds interceptors for the agent's connections (this one and the next):
+   * `{ call }` around `send`, `{ handle }` around the hooks. Reserved `cio.`
+   * actions (handshake, heartbeat) never pass through them.
+   * @throws CioError `INVALID_ARGUMENT` for something that is not a function.
+   */
+  use(interceptors: Interceptors): this {
+    this.#interceptors.add(interceptors, 'use()')
+    return this
+  }
+
+  /**
+   * Stops gracefully: refuses new sends (and new calls from the server) with
+   * `DRAINING`, stops reconnecting, lets the calls in flight both ways
+   * finish for up to `timeout` ms, aborts what is left (hooks' `call.signal`
+   * aborts with `DRAINING`, the server is answered `DRAINING`; sends still
+   * pending fail with `DRAINING`), then closes. Always resolves.
+   * @throws CioError `INVALID_ARGUMENT` for a bad timeout.
+   */
+  async drain(options: { timeout?: number } = {}): Promise<DrainResult> {
+    const timeout = options.timeout ?? DEFAULT_DRAIN_TIMEOUT
+    checkTimeout(timeout, 'drain')
+    if (this.#closing !== undefined || this.#draining) {
+      await this.close()
+      return { completed: 0, aborted: 0 }
+    }
+    this.#draining = true
+    this.#peer = undefined
+    clearTimeout(this.#reconnectTimer)
+    this.#waiters.settle(new CioError(codes.DRAINING, 'The agent is draining: it makes no new calls.'))
+    const peer = this.#connection?.peer
+    const result = peer === undefined || peer.closed ? { completed: 0, aborted: 0 } : await drainPeers([peer], timeout)
+    await this.close()
+    return result
   }
 
   /** Answers the server's action: `(action, handler(message, socket, call))`, `({ action: handler })` or `(catchAll(action, message, socket, call))`. */
@@ -253,6 +304,19 @@ export class Agent extends CodedEmitter<AgentEvents> {
     closed(connection: ClientConnection, error: Error | undefined): void {
       this.agent.#onClosed(connection, error)
     }
+    draining(connection: ClientConnection): void {
+      this.agent.#onServerDraining(connection)
+    }
+  }
+
+  /** The server drains: new sends wait for the next connection, made as soon as this one closes. */
+  #onServerDraining(connection: ClientConnection): void {
+    if (connection !== this.#connection || this.#state !== State.READY) return
+    this.#options?.log?.('the server is draining; moving once the connection closes')
+    this.#moving = true
+    this.#attempt = 0
+    this.#peer = undefined
+    this.#state = State.CONNECTING
   }
 
   #connect(): void {
@@ -289,6 +353,10 @@ export class Agent extends CodedEmitter<AgentEvents> {
     const o = this.#options as ResolvedAgentOptions
     this.#state = State.READY
     this.#peer = connection.peer
+    this.#moving = false
+    // From here on the connection's calls are the user's: intercepted and traced with the agent's name.
+    connection.peer.interceptWith(this.#interceptors)
+    connection.peer.agentName = welcome.name
     this.#attempt = 0
     this.#wrongSecret = false
     this.#name = welcome.name
@@ -319,9 +387,14 @@ export class Agent extends CodedEmitter<AgentEvents> {
     this.#connection = undefined
     this.#peer = undefined
     const o = this.#options as ResolvedAgentOptions
-    if (this.#state !== State.CLOSED) {
+    if (this.#moving && !this.#draining && this.#state !== State.CLOSED && this.#state !== State.STOPPED && o.reconnect !== undefined) {
+      // The server drained: reconnect at once; sends keep waiting for the new connection.
+      this.#attempt += 1
+      this.#reconnectTimer = setTimeout(() => this.#connect(), backoffDelay(this.#attempt, o.reconnect))
+      this.#state = State.CONNECTING
+    } else if (this.#state !== State.CLOSED) {
       this.#waiters.settle(new CioError(codes.OFFLINE, 'The connection to the agent server was lost before the handshake completed.', { cause: error }))
-      if (this.#state === State.STOPPED) {
+      if (this.#state === State.STOPPED || this.#draining) {
         // stopped for good: nothing to schedule
       } else if (o.reconnect === undefined) {
         this.#state = State.STOPPED
@@ -347,10 +420,14 @@ export class Agent extends CodedEmitter<AgentEvents> {
     emitError(this, error, this.#options?.log)
   }
 
-  async #sendLater<T>(action: string, message: unknown, timeout: number | undefined): Promise<T> {
+  async #sendLater<T>(action: string, message: unknown, sendOptions: SendOptions | undefined): Promise<T> {
     const state = this.#state
     if (state === State.CLOSED) throw closedOffline(new CioError(codes.CLOSED, 'The agent was closed.', { details: { action } }), action)
-    checkCall(action, timeout, false, 'agent')
+    const callOptions = toCallOptions(sendOptions, action)
+    const timeout = callOptions?.timeout
+    checkCall(action, timeout, false, 'agent', this.#draining)
+    const ready = this.#peer
+    if (ready !== undefined) return ready.call<T>(action, message, callOptions)
     if (state === State.STOPPED) throw new CioError(codes.OFFLINE, `Cannot send ${JSON.stringify(action)}: the agent stopped${this.#stopReason === undefined ? '' : ` (${this.#stopReason.code})`}.`, { cause: this.#stopReason, details: { action } })
     if (state === State.WAITING) throw new CioError(codes.OFFLINE, `Cannot send ${JSON.stringify(action)}: the agent is offline, waiting to reconnect.`, { details: { action } })
     // STARTING or CONNECTING (READY with a reserved action was refused above): wait for the handshake.
@@ -361,7 +438,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
     const peer = this.#peer
     if (peer === undefined) throw new CioError(codes.OFFLINE, `Cannot send ${JSON.stringify(action)}: the agent went offline.`, { details: { action } })
     if (!(left >= 1)) throw new CioError(codes.TIMEOUT, `send ${JSON.stringify(action)} timed out after ${limit} ms waiting for the connection to the server.`, { details: { action } })
-    return peer.call<T>(action, message, { timeout: left })
+    return peer.call<T>(action, message, { ...callOptions, timeout: left })
   }
 }
 

@@ -36,6 +36,8 @@ export abstract class AgentClientHost {
   abstract failed(connection: ClientConnection, error: unknown): void
   /** The socket closed, in any state. */
   abstract closed(connection: ClientConnection, error: Error | undefined): void
+  /** The server said it is draining: send nothing new on this connection. */
+  abstract draining(connection: ClientConnection): void
 }
 
 /** The state of one connection of an agent, found from its socket. */

@@ -64,7 +64,8 @@ function interceptClientRequest(peer: RpcPeer, request: RpcRequest): typeof HAND
     return HANDLED
   }
   if (!action.startsWith(RESERVED_PREFIX)) return undefined
-  answerReservedAction(peer, request)
+  if (action === agentActions.DRAIN && connection.ready) connection.host.draining(connection)
+  else answerReservedAction(peer, request)
   return HANDLED
 }
 

@@ -10,7 +10,13 @@ import type { KeyObject } from 'node:crypto'
 import { buildCio } from '../../core/builder.js'
 import type { Cio } from '../../core/types.js'
 import { CioError, codes, describeError } from '../../errors.js'
-import { allOrFailure, callAll, checkCall, type ByAgent, type SendOutcome } from '../calls.js'
+import { allOrFailure, callAll, checkCall, toCallOptions, type ByAgent, type SendOptions, type SendOutcome } from '../calls.js'
+import { drainPeers, type DrainResult } from '../../rpc/peer.js'
+import { InterceptorSet, type Interceptors } from '../../rpc/interceptors.js'
+import type { CallOptions } from '../../rpc/types.js'
+import { checkTimeout } from '../../rpc/validate.js'
+import { DRAIN_FRAME } from '../protocol.js'
+import { DEFAULT_DRAIN_TIMEOUT } from '../options.js'
 import { Claim, NameCounter } from './name-counter.js'
 import { CodedEmitter } from '../errors.js'
 import { emitError, emitSafely, type AgentLogger } from '../events.js'
@@ -76,6 +82,8 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
   readonly netServer: CioServer
   readonly #options: ResolvedServerOptions
   readonly #hooks = new RpcHandlers()
+  readonly #interceptors = new InterceptorSet()
+  #draining = false
   /** Agents by name: those being named (store save in flight) and those connected. */
   readonly #agents = new Map<string, ServerConnection>()
   /** Connections not admitted yet (admitted ones are in #agents). */
@@ -87,6 +95,8 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
   #settleReady: { resolve(address: AddressInfo): void; reject(error: CioError): void; done: boolean }
   readonly #heartbeat: NodeJS.Timeout | undefined
   #closing: Promise<void> | undefined
+  /** Resolves when the net server has closed (after its last connection); made by the first close. */
+  #unlistened: Promise<void> | undefined
   /** Set by the `cluster` option; undefined means today's single-server code paths. */
   readonly #cluster: ClusterLink | undefined
   /** Called when the last connection is released during `close()`. */
@@ -113,7 +123,7 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
       handshakeTimeout: o.handshakeTimeout,
       maxPendingHandshakes: o.maxPendingHandshakes,
       get closing() {
-        return self.#closing !== undefined
+        return self.#closing !== undefined || self.#draining
       },
       dropped: (error) => emitError(this, error, o.log),
     })
@@ -165,24 +175,39 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
   }
 
   /**
-   * Calls `action` on one agent (a record or a name). Rejects with the value
-   * the agent's hook threw, or a CioError: `UNKNOWN_AGENT`,
-   * `AGENT_NOT_CONNECTED`, `TIMEOUT`, `UNKNOWN_ACTION`, `DISCONNECTED`,
-   * `CLOSED`, `INVALID_ARGUMENT`...
+   * Adds interceptors for every agent connection: `{ call }` around
+   * `sendTo`/`sendAll`, `{ handle }` around the hooks. Reserved `cio.`
+   * actions (handshake, heartbeat) never pass through them.
+   * @throws CioError `INVALID_ARGUMENT` for something that is not a function.
    */
-  sendTo<T = unknown>(agent: AgentRecord | string, action: string, message?: unknown, timeout?: number): Promise<T> {
+  use(interceptors: Interceptors): this {
+    this.#interceptors.add(interceptors, 'use()')
+    return this
+  }
+
+  /**
+   * Calls `action` on one agent (a record or a name). The last argument is
+   * a timeout in ms or call options (`{ timeout, signal, meta, onMeta }`).
+   * Rejects with the value the agent's hook threw, or a CioError:
+   * `UNKNOWN_AGENT`, `AGENT_NOT_CONNECTED`, `TIMEOUT`, `UNKNOWN_ACTION`,
+   * `DISCONNECTED`, `CLOSED`, `DRAINING`, `INVALID_ARGUMENT`...
+   */
+  sendTo<T = unknown>(agent: AgentRecord | string, action: string, message?: unknown, options?: SendOptions): Promise<T> {
     let connection: ServerConnection
+    let callOptions: CallOptions | undefined
     try {
-      checkCall(action, timeout, this.#closing !== undefined, 'agent server')
+      callOptions = toCallOptions(options, action)
+      checkCall(action, callOptions?.timeout, this.#closing !== undefined, 'agent server', this.#draining)
       const cluster = this.#cluster
       if (cluster !== undefined && typeof agent === 'string' && this.#agents.get(agent)?.phase !== Phase.READY) {
-        return cluster.sendTo(agent, action, message, timeout ?? this.#options.timeout) as Promise<T>
+        // Through another node: the timeout travels, the rest of the call options stay here.
+        return cluster.sendTo(agent, action, message, callOptions?.timeout ?? this.#options.timeout) as Promise<T>
       }
       connection = this.#target(agent)
     } catch (error) {
       return Promise.reject(error)
     }
-    return connection.peer.call<T>(action, message, timeout === undefined ? undefined : { timeout })
+    return connection.peer.call<T>(action, message, callOptions)
   }
 
   /**
@@ -190,23 +215,57 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
    * rejects with `NO_CONNECTED_AGENTS` when there is none and with
    * `SEND_ALL_FAILED` when any fails (`details.results` has every outcome).
    */
-  async sendAll(action: string, message?: unknown, timeout?: number): Promise<ByAgent<unknown>> {
-    checkCall(action, timeout, this.#closing !== undefined, 'agent server')
+  async sendAll(action: string, message?: unknown, options?: SendOptions): Promise<ByAgent<unknown>> {
+    const callOptions = toCallOptions(options, action)
+    checkCall(action, callOptions?.timeout, this.#closing !== undefined, 'agent server', this.#draining)
     if (this.#cluster !== undefined) {
-      const results = await this.#clusterSendAll(this.#cluster, action, message, timeout)
+      const results = await this.#clusterSendAll(this.#cluster, action, message, callOptions)
       if (Object.keys(results).length === 0) throw new CioError(codes.NO_CONNECTED_AGENTS, `Cannot send ${JSON.stringify(action)} to all agents: none is connected to any node.`, { details: { action } })
       return allOrFailure(results, action)
     }
     const targets = this.#readyConnections()
     if (targets.length === 0) throw new CioError(codes.NO_CONNECTED_AGENTS, `Cannot send ${JSON.stringify(action)} to all agents: none is connected.`, { details: { action } })
-    return allOrFailure(await callAll(targets, action, message, timeout), action)
+    return allOrFailure(await callAll(targets, action, message, callOptions), action)
   }
 
   /** Calls `action` on every connected agent; always resolves with each one's outcome (`{}` when none is connected). */
-  async sendAllSettled(action: string, message?: unknown, timeout?: number): Promise<ByAgent<SendOutcome>> {
-    checkCall(action, timeout, this.#closing !== undefined, 'agent server')
-    if (this.#cluster !== undefined) return this.#clusterSendAll(this.#cluster, action, message, timeout)
-    return callAll(this.#readyConnections(), action, message, timeout)
+  async sendAllSettled(action: string, message?: unknown, options?: SendOptions): Promise<ByAgent<SendOutcome>> {
+    const callOptions = toCallOptions(options, action)
+    checkCall(action, callOptions?.timeout, this.#closing !== undefined, 'agent server', this.#draining)
+    if (this.#cluster !== undefined) return this.#clusterSendAll(this.#cluster, action, message, callOptions)
+    return callAll(this.#readyConnections(), action, message, callOptions)
+  }
+
+  /**
+   * Stops gracefully: stops listening, turns away connections not yet
+   * admitted, tells every agent it is draining (a reserved `cio.drain`
+   * notice: agents send nothing new here and reconnect once the connection
+   * closes), refuses new calls in either direction with `DRAINING`, lets
+   * the calls in flight both ways finish for up to `timeout` ms, aborts what
+   * is left (handlers' `call.signal` aborts with `DRAINING`, callers get a
+   * `DRAINING` fault), then closes. Always resolves, with what became of
+   * the calls in flight. `close()` is the immediate stop.
+   * @throws CioError `INVALID_ARGUMENT` for a bad timeout.
+   */
+  async drain(options: { timeout?: number } = {}): Promise<DrainResult> {
+    const timeout = options.timeout ?? DEFAULT_DRAIN_TIMEOUT
+    checkTimeout(timeout, 'drain')
+    if (this.#closing !== undefined || this.#draining) {
+      await this.close()
+      return { completed: 0, aborted: 0 }
+    }
+    this.#draining = true
+    void this.#stopListening()
+    const refusal = new CioError(codes.DRAINING, 'The agent server is draining: connect to another.')
+    for (const connection of this.#connections) connection.socket.destroy(refusal)
+    // Accepted but not admitted (TLS handshakes included): they will find another server.
+    for (const socket of [...this.#gate.sockets]) socket.destroy(refusal)
+    const peers = this.#readyConnections().map((target) => target.peer)
+    for (const peer of peers) if (!peer.closed && peer.socket.writable) peer.framed.sendFrame(DRAIN_FRAME)
+    this.#options.log?.(`draining ${peers.length} agents for up to ${timeout} ms`)
+    const result = await drainPeers(peers, timeout)
+    await this.close()
+    return result
   }
 
   /**
@@ -224,9 +283,10 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
     return this.#cluster?.nodeId
   }
 
-  #clusterSendAll(cluster: ClusterLink, action: string, message: unknown, timeout: number | undefined): Promise<ByAgent<SendOutcome>> {
-    const local = callAll(this.#readyConnections(), action, message, timeout)
-    return cluster.sendAll(action, message, timeout ?? this.#options.timeout, local)
+  #clusterSendAll(cluster: ClusterLink, action: string, message: unknown, options: CallOptions | undefined): Promise<ByAgent<SendOutcome>> {
+    const local = callAll(this.#readyConnections(), action, message, options)
+    // Agents on other nodes: the timeout travels, the rest of the call options stay here.
+    return cluster.sendAll(action, message, options?.timeout ?? this.#options.timeout, local)
   }
 
   /**
@@ -240,8 +300,7 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
 
   async #shutdown(): Promise<void> {
     clearInterval(this.#heartbeat)
-    const server = this.netServer
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+    const closed = this.#stopListening()
     if (!this.#settleReady.done) this.#rejectReady(new CioError(codes.CLOSED, 'The agent server was closed before it was listening.'))
     const reason = new CioError(codes.CLOSED, 'The agent server was closed.')
     // Agent sockets first, with the reason; then the rest (TLS handshakes in progress).
@@ -253,6 +312,12 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
     await closed
     await this.#cluster?.close()
     await this.#names.idle()
+  }
+
+  /** Stops listening (once); resolves when the net server has closed. */
+  #stopListening(): Promise<void> {
+    const server = this.netServer
+    return (this.#unlistened ??= new Promise<void>((resolve) => server.close(() => resolve())))
   }
 
   /**
@@ -280,7 +345,7 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
       return this.server.#options.log
     }
     get closing(): boolean {
-      return this.server.#closing !== undefined
+      return this.server.#closing !== undefined || this.server.#draining
     }
     opened(connection: ServerConnection): void {
       this.server.#connections.add(connection)
@@ -394,13 +459,16 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
         }
         return connection.peer.call(action, message, { timeout })
       },
-      callAllLocal: (action, message, timeout) => callAll(this.#readyConnections(), action, message, timeout),
+      callAllLocal: (action, message, timeout) => callAll(this.#readyConnections(), action, message, timeout === undefined ? undefined : { timeout }),
       evict: (name, error) => this.#agents.get(name)?.socket.destroy(error),
       emit: (event, ...args) => emitSafely(this, event, args, o.log),
     }
   }
 
   #admit(connection: ServerConnection, welcome: Welcome): void {
+    // From here on the connection's calls are the user's: intercepted and traced with the agent's name.
+    connection.peer.interceptWith(this.#interceptors)
+    connection.peer.agentName = welcome.name
     const record: AgentRecord = { name: welcome.name, socket: connection.socket, firstTime: welcome.firstTime, data: undefined }
     connection.record = record
     this.#options.log?.(`agent ${record.name} connected${record.firstTime ? ' (new)' : ''} from ${connection.socket.remoteAddress ?? '?'}`)
@@ -469,5 +537,6 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
 
 export type { AgentRecord } from './connection.js'
 export type { ServerHook, ServerCatchAll, HookMap } from '../hooks.js'
-export type { SendOutcome, ByAgent } from '../calls.js'
+export type { SendOutcome, ByAgent, SendOptions } from '../calls.js'
+export type { DrainResult } from '../../rpc/peer.js'
 export type { AgentServerOptions, AgentProtocol } from './options.js'

@@ -27,12 +27,17 @@ import { answerRequest, HANDLED, refuseRequest } from '../../rpc/dispatch.js'
 import { admitSocket, serveSocket } from './admission.js'
 import { peerOf, type RpcInterceptor, type RpcPeer } from '../../rpc/peer.js'
 import type { RpcRequest } from '../../rpc/protocol.js'
+import { admittedChannel, refusedChannel, type HandshakeMessage } from '../../core/diagnostics.js'
 
 /** Refuses a request and ends the connection; the owner hears of it when `report` is set. */
 function turnAway(connection: ServerConnection, id: number, code: CioErrorCode, message: string, report = false, details?: Record<string, unknown>): void {
   // Requests already on their way (a correct proof behind a bad one, say) must not get it in after all.
   connection.phase = Phase.REFUSED
   refuseRequest(connection.peer, id, code, message, true)
+  if (refusedChannel.hasSubscribers) {
+    const socket = connection.socket
+    refusedChannel.publish({ socket, remoteAddress: socket.remoteAddress, agent: connection.handshake?.claimed, code } satisfies HandshakeMessage)
+  }
   connection.host.log?.(`turned a connection away with ${code}: ${message}`, { remoteAddress: connection.socket.remoteAddress })
   if (report) connection.host.refused(connection, new CioError(code, message, { details: { ...details, remoteAddress: connection.socket.remoteAddress, name: connection.handshake?.claimed } }))
 }
@@ -89,6 +94,7 @@ function onNamed(connection: ServerConnection, id: number, welcome: Welcome): vo
   connection.phase = Phase.READY
   resetBeat(connection)
   connection.host.admitted(connection, welcome)
+  if (admittedChannel.hasSubscribers) admittedChannel.publish({ socket: connection.socket, remoteAddress: connection.socket.remoteAddress, agent: welcome.name } satisfies HandshakeMessage)
 }
 
 function onNameRefused(connection: ServerConnection, id: number, error: unknown): void {

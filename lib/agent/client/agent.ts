@@ -12,7 +12,7 @@ import { buildCio } from '../../core/builder.js'
 import type { Cio } from '../../core/types.js'
 import { CioError, codes, describeError } from '../../errors.js'
 import { checkCall, toCallOptions, Waiters, type SendOptions } from '../calls.js'
-import { AgentClientHost, ClientConnection } from './connection.js'
+import { AgentClientOwner, ClientConnection } from './connection.js'
 import { CodedEmitter } from '../errors.js'
 import { isPromiseLike } from '../../rpc/validate.js'
 import { emitError, emitSafely, type AgentLogger } from '../events.js'
@@ -106,7 +106,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
   #draining = false
   /** The server announced a drain: the next connection is made as soon as this one closes, and sends wait for it. */
   #moving = false
-  readonly #host: AgentClientHost
+  readonly #owner: AgentClientOwner
   #connection: ClientConnection | undefined
   /** Set while READY: the fast path of `send`. */
   #peer: RpcPeer | undefined
@@ -137,7 +137,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
     if (promised === undefined) this.#options = resolveAgentOptions(options)
     this.cio = this.#options?.cio ?? buildCio()
     ensureClientListeners(this.cio)
-    this.#host = new Agent.#Host(this)
+    this.#owner = new Agent.#Owner(this)
     void this.#start(promised)
   }
 
@@ -267,7 +267,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
    * (so it reaches the private state) rather than an object of closures:
    * one small object per agent instead of nine functions.
    */
-  static readonly #Host = class AgentHost extends AgentClientHost {
+  static readonly #Owner = class AgentOwner extends AgentClientOwner {
     constructor(readonly agent: Agent) {
       super()
     }
@@ -332,7 +332,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
     o.log?.(`connecting to ${address.host}:${address.port} over ${address.secure ? 'TLS' : 'TCP'}${this.#attempt > 0 ? ` (retry ${this.#attempt})` : ''}`)
     const options: CioOptions = { ...o.clientOptions, host: address.host, port: address.port, secure: address.secure }
     try {
-      const socket = this.cio.client(options, this.#host)
+      const socket = this.cio.client(options, this.#owner)
       if (this.#connection === undefined) {
         socket.destroy()
         throw new CioError(codes.INTERNAL_ERROR, 'The client chain ran without cio/agent-client (was it disabled?): the agent cannot connect.')

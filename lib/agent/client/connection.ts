@@ -18,7 +18,7 @@ import { kClientConnection } from '../../core/symbols.js'
  * passes one as the `owner` of its cio client; the `cio/agent-client`
  * listener recognises it with `instanceof` and leaves other clients alone.
  */
-export abstract class AgentClientHost {
+export abstract class AgentClientOwner {
   /** The agent's hooks: the connection answers the server with this registry. */
   abstract readonly hooks: RpcHandlers
   abstract readonly secret: KeyObject
@@ -59,7 +59,7 @@ export class ClientConnection implements Beating {
   }
 
   constructor(
-    readonly host: AgentClientHost,
+    readonly owner: AgentClientOwner,
     readonly peer: RpcPeer,
   ) {}
 

@@ -21,36 +21,36 @@ import { channelBinding, clientProof, createNonce, encodeHello, encodeResponse, 
 import { agentActions, answerReservedAction, parseWelcome, RESERVED_PREFIX } from '../protocol.js'
 import { quote } from '../../rpc/validate.js'
 import { resetBeat } from '../heartbeat.js'
-import { AgentClientHost, ClientConnection, clientConnectionOf, setClientConnection } from './connection.js'
+import { AgentClientOwner, ClientConnection, clientConnectionOf, setClientConnection } from './connection.js'
 import { HANDLED, refuseRequest } from '../../rpc/dispatch.js'
 import { peerOf, type RpcInterceptor, type RpcPeer } from '../../rpc/peer.js'
 import type { RpcRequest } from '../../rpc/protocol.js'
 
 async function runHandshake(connection: ClientConnection): Promise<void> {
-  const { host, peer } = connection
-  const options = { timeout: host.handshakeTimeout }
+  const { owner, peer } = connection
+  const options = { timeout: owner.handshakeTimeout }
   try {
     const nonce = createNonce()
-    const name = host.claimedName
+    const name = owner.claimedName
     const challenge = parseChallenge(await peer.call(agentActions.HELLO, encodeHello(name === undefined ? { nonce } : { nonce, name }), options))
     const binding = channelBinding(connection.socket)
-    if (!verifyProof(serverProof(host.secret, nonce, challenge.nonce, binding), challenge.proof)) {
+    if (!verifyProof(serverProof(owner.secret, nonce, challenge.nonce, binding), challenge.proof)) {
       throw new CioError(codes.WRONG_SECRET, 'The server could not prove it knows the secret: it is another server, or its secret differs from the agent\'s.', {
         details: { side: 'server' },
       })
     }
     connection.trusted = true
-    const welcome = parseWelcome(await peer.call(agentActions.PROVE, encodeResponse({ proof: clientProof(host.secret, nonce, challenge.nonce, binding) }), options))
+    const welcome = parseWelcome(await peer.call(agentActions.PROVE, encodeResponse({ proof: clientProof(owner.secret, nonce, challenge.nonce, binding) }), options))
     clearTimeout(connection.timer)
     connection.timer = undefined
     connection.ready = true
     resetBeat(connection)
-    host.ready(connection, welcome)
+    owner.ready(connection, welcome)
   } catch (error) {
     clearTimeout(connection.timer)
     connection.timer = undefined
     connection.socket.destroy()
-    host.failed(connection, error)
+    owner.failed(connection, error)
   }
 }
 
@@ -64,15 +64,15 @@ function interceptClientRequest(peer: RpcPeer, request: RpcRequest): typeof HAND
     return HANDLED
   }
   if (!action.startsWith(RESERVED_PREFIX)) return undefined
-  if (action === agentActions.DRAIN && connection.ready) connection.host.draining(connection)
+  if (action === agentActions.DRAIN && connection.ready) connection.owner.draining(connection)
   else answerReservedAction(peer, request)
   return HANDLED
 }
 
 function onHandshakeTimeout(connection: ClientConnection): void {
   connection.timer = undefined
-  connection.socket.destroy(new CioError(codes.HANDSHAKE_TIMEOUT, `No connection and handshake with the server within ${connection.host.handshakeTimeout} ms.`, {
-    details: { handshakeTimeout: connection.host.handshakeTimeout },
+  connection.socket.destroy(new CioError(codes.HANDSHAKE_TIMEOUT, `No connection and handshake with the server within ${connection.owner.handshakeTimeout} ms.`, {
+    details: { handshakeTimeout: connection.owner.handshakeTimeout },
   }))
 }
 
@@ -80,7 +80,7 @@ function clientOnConnect(this: Socket): void {
   const connection = clientConnectionOf(this)
   if (connection === undefined || connection.peer.closed) return
   connection.connected = true
-  connection.host.connected(connection)
+  connection.owner.connected(connection)
 }
 
 /** The connection closed; runs after the RPC layer failed the pending calls. */
@@ -89,7 +89,7 @@ function clientClosed(peer: RpcPeer, error: Error | undefined): void {
   if (connection === undefined) return
   clearTimeout(connection.timer)
   connection.timer = undefined
-  connection.host.closed(connection, error)
+  connection.owner.closed(connection, error)
 }
 
 const clientInterceptor: RpcInterceptor = { request: interceptClientRequest, closed: clientClosed }
@@ -99,17 +99,17 @@ const clientInterceptor: RpcInterceptor = { request: interceptClientRequest, clo
  * `cio/agent-client` (listeners/agent-client.ts) calls it; needs `cio/rpc` before it.
  */
 export function startClientHandshake(context: ClientContext): void {
-  const host = context.owner
+  const owner = context.owner
   const socket = context.client
-  if (!(host instanceof AgentClientHost) || socket === undefined) return
+  if (!(owner instanceof AgentClientOwner) || socket === undefined) return
   const peer = peerOf(socket)
   if (peer === undefined) throw new CioError(codes.INTERNAL_ERROR, 'cio/agent-client needs cio/rpc to run before it (was it disabled or removed?).')
-  const connection = new ClientConnection(host, peer)
+  const connection = new ClientConnection(owner, peer)
   setClientConnection(socket, connection)
   peer.interceptor = clientInterceptor
-  peer.answerWith(host.hooks)
+  peer.answerWith(owner.hooks)
   socket.once(context.secure === true ? 'secureConnect' : 'connect', clientOnConnect)
-  connection.timer = setTimeout(onHandshakeTimeout, host.handshakeTimeout, connection)
-  host.opened(connection)
+  connection.timer = setTimeout(onHandshakeTimeout, owner.handshakeTimeout, connection)
+  owner.opened(connection)
   void runHandshake(connection)
 }

@@ -24,7 +24,7 @@ import { ensureServerListeners } from '../chains.js'
 import { sweep } from '../heartbeat.js'
 import { addHooks, serverHookAdapter, type HookMap, type ServerCatchAll, type ServerHook } from '../hooks.js'
 import type { Welcome } from '../protocol.js'
-import { AgentServerHost, Phase, type AgentRecord, type ServerConnection } from './connection.js'
+import { AgentServerOwner, Phase, type AgentRecord, type ServerConnection } from './connection.js'
 import { Gate } from './admission.js'
 import { resolveServerOptions, type AgentServerOptions, type ResolvedServerOptions } from './options.js'
 import { RpcHandlers } from '../../rpc/handlers.js'
@@ -112,7 +112,7 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
     this.#cluster?.attach(this.#makeClusterHost())
     this.cio = o.cio ?? buildCio()
     ensureServerListeners(this.cio)
-    this.netServer = this.cio.server(o.serverOptions, new AgentServer.#Host(this))
+    this.netServer = this.cio.server(o.serverOptions, new AgentServer.#Owner(this))
     const settle = { resolve: noop as (address: AddressInfo) => void, reject: noop as (error: CioError) => void, done: false }
     this.#ready = new Promise<AddressInfo>((resolve, reject) => Object.assign(settle, { resolve, reject }))
     // Nobody may be awaiting ready(): its rejection must not count as unhandled.
@@ -325,7 +325,7 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
    * of its server. A class inside AgentServer's body (so it reaches the
    * private state), the same pattern as Agent's.
    */
-  static readonly #Host = class ServerHost extends AgentServerHost {
+  static readonly #Owner = class ServerOwner extends AgentServerOwner {
     constructor(readonly server: AgentServer) {
       super()
     }

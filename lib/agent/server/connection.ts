@@ -53,7 +53,7 @@ export type Phase = (typeof Phase)[keyof typeof Phase]
  * `cio/agent-server` listener recognises it with `instanceof` and leaves
  * other servers' connections alone.
  */
-export abstract class AgentServerHost {
+export abstract class AgentServerOwner {
   /** The hooks: every admitted connection answers with this registry. */
   abstract readonly hooks: RpcHandlers
   /** The shared secret, as a KeyObject. */
@@ -109,7 +109,7 @@ export class ServerConnection implements Beating {
   }
 
   constructor(
-    readonly host: AgentServerHost,
+    readonly owner: AgentServerOwner,
     readonly peer: RpcPeer,
   ) {}
 

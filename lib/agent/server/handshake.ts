@@ -22,7 +22,7 @@ import { channelBinding, clientProof, createNonce, encodeChallenge, parseHello, 
 import { agentActions, answerReservedAction, isAgentName, RESERVED_PREFIX, type Welcome } from '../protocol.js'
 import { quote } from '../../rpc/validate.js'
 import { resetBeat } from '../heartbeat.js'
-import { AgentServerHost, Phase, ServerConnection, serverConnectionOf, setServerConnection, type AgentRecord } from './connection.js'
+import { AgentServerOwner, Phase, ServerConnection, serverConnectionOf, setServerConnection, type AgentRecord } from './connection.js'
 import { answerRequest, HANDLED, refuseRequest } from '../../rpc/dispatch.js'
 import { admitSocket, serveSocket } from './admission.js'
 import { peerOf, type RpcInterceptor, type RpcPeer } from '../../rpc/peer.js'
@@ -38,8 +38,8 @@ function turnAway(connection: ServerConnection, id: number, code: CioErrorCode, 
     const socket = connection.socket
     refusedChannel.publish({ socket, remoteAddress: socket.remoteAddress, agent: connection.handshake?.claimed, code } satisfies HandshakeMessage)
   }
-  connection.host.log?.(`turned a connection away with ${code}: ${message}`, { remoteAddress: connection.socket.remoteAddress })
-  if (report) connection.host.refused(connection, new CioError(code, message, { details: { ...details, remoteAddress: connection.socket.remoteAddress, name: connection.handshake?.claimed } }))
+  connection.owner.log?.(`turned a connection away with ${code}: ${message}`, { remoteAddress: connection.socket.remoteAddress })
+  if (report) connection.owner.refused(connection, new CioError(code, message, { details: { ...details, remoteAddress: connection.socket.remoteAddress, name: connection.handshake?.claimed } }))
 }
 
 /** `cio.hello`: keeps the agent's nonce, answers with the server's nonce and proof. */
@@ -60,7 +60,7 @@ function onHello(connection: ServerConnection, request: RpcRequest): void {
   handshake.serverNonce = serverNonce
   handshake.binding = binding
   connection.phase = Phase.CHALLENGED
-  answerRequest(connection.peer, request.id, encodeChallenge({ nonce: serverNonce, proof: serverProof(connection.host.secret, hello.nonce, serverNonce, binding) }))
+  answerRequest(connection.peer, request.id, encodeChallenge({ nonce: serverNonce, proof: serverProof(connection.owner.secret, hello.nonce, serverNonce, binding) }))
 }
 
 /** `cio.prove`: checks the agent's proof, then has the owner settle its name. */
@@ -73,11 +73,11 @@ function onProve(connection: ServerConnection, request: RpcRequest): void {
   } catch (error) {
     return turnAway(connection, request.id, codes.INVALID_MESSAGE, (error as Error).message)
   }
-  const expected = clientProof(connection.host.secret, handshake.clientNonce as Buffer, handshake.serverNonce as Buffer, handshake.binding)
+  const expected = clientProof(connection.owner.secret, handshake.clientNonce as Buffer, handshake.serverNonce as Buffer, handshake.binding)
   handshake.clientNonce = handshake.serverNonce = handshake.binding = undefined
   if (!verifyProof(expected, proof)) return turnAway(connection, request.id, codes.WRONG_SECRET, 'The agent could not prove it knows the secret.', true)
   connection.phase = Phase.NAMING
-  connection.host.name(connection, handshake.claimed).then(
+  connection.owner.name(connection, handshake.claimed).then(
     (welcome) => onNamed(connection, request.id, welcome),
     (error: unknown) => onNameRefused(connection, request.id, error),
   )
@@ -93,7 +93,7 @@ function onNamed(connection: ServerConnection, id: number, welcome: Welcome): vo
   connection.handshake = undefined
   connection.phase = Phase.READY
   resetBeat(connection)
-  connection.host.admitted(connection, welcome)
+  connection.owner.admitted(connection, welcome)
   if (admittedChannel.hasSubscribers) admittedChannel.publish({ socket: connection.socket, remoteAddress: connection.socket.remoteAddress, agent: welcome.name } satisfies HandshakeMessage)
 }
 
@@ -131,7 +131,7 @@ function serverClosed(peer: RpcPeer, error: Error | undefined): void {
   if (connection === undefined || connection.phase === Phase.CLOSED) return
   connection.handshake = undefined
   connection.phase = Phase.CLOSED
-  connection.host.closed(connection, error)
+  connection.owner.closed(connection, error)
 }
 
 /** One object for every connection: no closure per connection. */
@@ -142,20 +142,20 @@ const serverInterceptor: RpcInterceptor = { request: interceptServerRequest, clo
  * `cio/agent-server` (listeners/agent-server.ts) calls it; needs `cio/rpc` before it.
  */
 export function startServerHandshake(context: ServerClientContext): void {
-  const host = context.owner
-  if (!(host instanceof AgentServerHost)) return
+  const owner = context.owner
+  if (!(owner instanceof AgentServerOwner)) return
   const socket = context.serverClient
   const peer = peerOf(socket)
   if (peer === undefined) throw new CioError(codes.INTERNAL_ERROR, 'cio/agent-server needs cio/rpc to run before it (was it disabled or removed?).')
   // No deadline means the socket is past it or was not accepted by the server's gate.
-  if (host.closing || peer.closed || !serveSocket(socket)) {
+  if (owner.closing || peer.closed || !serveSocket(socket)) {
     socket.destroy()
     return
   }
-  const connection = new ServerConnection(host, peer)
+  const connection = new ServerConnection(owner, peer)
   setServerConnection(socket, connection)
   peer.interceptor = serverInterceptor
-  peer.answerWith(host.hooks)
-  peer.framed.limitIncoming(host.maxHandshakeFrameBytes)
-  host.opened(connection)
+  peer.answerWith(owner.hooks)
+  peer.framed.limitIncoming(owner.maxHandshakeFrameBytes)
+  owner.opened(connection)
 }

@@ -4,24 +4,15 @@
  * Exits when its parent closes stdin. With BENCH_TRACE=1 a subscriber
  * listens on `cio:handle` (the traced side of bench/rpc).
  */
-import diagnostics from 'node:diagnostics_channel'
 import net from 'node:net'
 import { once } from 'node:events'
 import buildCio from '../lib/index.js'
 import { RpcHandlers } from '../lib/rpc/handlers.js'
 import rpcListeners from '../listeners/rpc.js'
 import { serveEcho } from './baseline.js'
+import { subscribeCounting } from './trace-subscriber.js'
 
-if (process.env.BENCH_TRACE === '1') {
-  let seen = 0
-  diagnostics.tracingChannel('cio:handle').subscribe({
-    start: (message: unknown) => void (seen += (message as { action: string }).action.length),
-    end() {},
-    asyncStart() {},
-    asyncEnd: (message: unknown) => void (seen += (message as { code?: string }).code === 'OK' ? 1 : 0),
-    error() {},
-  })
-}
+if (process.env.BENCH_TRACE === '1') subscribeCounting('cio:handle')
 
 const cio = buildCio()
 cio.onServerClient(rpcListeners)

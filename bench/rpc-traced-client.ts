@@ -5,22 +5,15 @@
  * argv[2], subscribes to `cio:call`, then for each line `{ scenario, ms }`
  * on stdin measures that scenario for `ms` and prints `{ calls, elapsed }`.
  */
-import diagnostics from 'node:diagnostics_channel'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import buildCio from '../lib/index.js'
 import { peerOf } from '../lib/rpc/peer.js'
 import rpcListeners from '../listeners/rpc.js'
 import { measure, scenarios } from './method.js'
+import { subscribeCounting } from './trace-subscriber.js'
 
-let seen = 0
-diagnostics.tracingChannel('cio:call').subscribe({
-  start: (message: unknown) => void (seen += (message as { action: string }).action.length),
-  end() {},
-  asyncStart() {},
-  asyncEnd: (message: unknown) => void (seen += (message as { code?: string }).code === 'OK' ? 1 : 0),
-  error() {},
-})
+const subscriber = subscribeCounting('cio:call')
 
 const cio = buildCio()
 cio.onClient(rpcListeners)
@@ -34,7 +27,7 @@ for await (const line of createInterface({ input: process.stdin })) {
   const s = scenarios[scenario]
   if (s === undefined) throw new Error(`no scenario ${scenario}`)
   const result = await measure((body) => peer.call('echo', body), s.inFlight, s.body, ms)
-  if (seen === 0) throw new Error('the tracing subscriber saw nothing')
+  if (subscriber.seen() === 0) throw new Error('the tracing subscriber saw nothing')
   process.stdout.write(`${JSON.stringify(result)}\n`)
 }
 socket.destroy()

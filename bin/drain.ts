@@ -1,6 +1,7 @@
 import type { DrainResult } from '../lib/rpc/peer.js'
 import type { Output } from './output.js'
 import { UsageError } from './usage.js'
+import { isValidTimeout } from '../lib/rpc/validate.js'
 
 /** Default `--drain-timeout`: 10 s. */
 const DEFAULT_DRAIN_MS = 10_000
@@ -9,7 +10,7 @@ const DEFAULT_DRAIN_MS = 10_000
 export function drainTimeout(value: string | undefined, usage: string): number {
   if (value === undefined) return DEFAULT_DRAIN_MS
   const ms = Number(value)
-  if (!Number.isInteger(ms) || ms < 1 || ms > 0x7fff_ffff) throw new UsageError(`--drain-timeout must be a number of milliseconds above 0, got "${value}"`, usage)
+  if (!Number.isInteger(ms) || !isValidTimeout(ms)) throw new UsageError(`--drain-timeout must be a number of milliseconds above 0, got "${value}"`, usage)
   return ms
 }
 

@@ -13,6 +13,7 @@ import { createHmac, hkdfSync, timingSafeEqual, type KeyObject } from 'node:cryp
 import { dropPrototypeKeys } from '../agent/store.js'
 import { isAgentName } from '../agent/protocol.js'
 import type { ByAgent } from '../agent/calls.js'
+import { isValidTimeout } from '../rpc/validate.js'
 
 /** Version of the message format. */
 export const WIRE_VERSION = 1
@@ -79,7 +80,6 @@ export type ClusterMessage = CallMessage | ReplyMessage | AllMessage | AllReplyM
 const SIGNATURE_LENGTH = 43
 const MAX_ID_LENGTH = 200
 const MAX_ACTION_LENGTH = 1024
-const MAX_TTL = 0x7fff_ffff
 /** More parts than this would each be tiny: refused as nonsense. */
 const MAX_PARTS = 100_000
 
@@ -138,9 +138,8 @@ function isAction(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && value.length <= MAX_ACTION_LENGTH
 }
 
-function isTtl(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= MAX_TTL
-}
+/** A message's time to live follows the rule of every timeout in cio. */
+const isTtl = isValidTimeout
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)

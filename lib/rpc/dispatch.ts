@@ -69,7 +69,8 @@ function startWrapped(run: RequestRun): void {
   const intercepted = (shared?.length ?? 0) + (own?.length ?? 0) > 0
   const inner = (): Promise<void> => (intercepted ? runInterceptors(shared, own, run as HandleContext, innerRun) : innerRun(run as HandleContext))
   const exec = (): Promise<unknown> =>
-    (peer.propagateDeadlines ? serving.run(run, inner) : inner()).then(
+    // Interceptors (async functions) run in the store, so calls they make inherit too; the handlers mark their own calls (see `invoke`).
+    (intercepted && peer.propagateDeadlines ? serving.run(run, inner) : inner()).then(
       () => {
         if (trace !== undefined) trace.code = run.cancelled ? codes.CANCELLED : 'OK'
         run.succeed(run.result)

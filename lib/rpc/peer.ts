@@ -279,7 +279,8 @@ export class RpcPeer implements RpcPeerApi {
    */
   call<T = unknown>(action: string, body?: unknown, options?: CallOptions): Promise<T> {
     // One read each when nothing is intercepted or traced: the hot path.
-    if (this._interceptors === undefined && this._ownInterceptors === undefined && !callChannel.hasSubscribers) {
+    // (An agent's connections always share its set, most often empty: the lengths decide.)
+    if ((this._interceptors?.call.length ?? 0) + (this._ownInterceptors?.call.length ?? 0) === 0 && !callChannel.hasSubscribers) {
       return callCore<T>(this, action, body, options, options?.meta, undefined)
     }
     // Interceptors may await before the request leaves: the served call must outlive those awaits.
@@ -365,8 +366,9 @@ async function callCore<T>(
   if (typeof body === 'function' || typeof body === 'symbol') throw new CioError(codes.INVALID_MESSAGE, `cannot call ${action}: a ${typeof body} body has no JSON form`, { details: { action } })
   const id = peer._nextId + 1
   // Throws INVALID_MESSAGE / FRAME_TOO_LARGE before anything is written.
-  // Undefined fields are left out by JSON.stringify; the timeout travels in whole ms.
-  peer.framed.send({ id, action, body, meta: meta === undefined || isEmptyMeta(meta) ? undefined : meta, timeout: Math.ceil(timeout) })
+  // The timeout travels in whole ms; no `meta` key unless there is some (JSON.stringify would skip it, at a cost).
+  const wait = Math.ceil(timeout)
+  peer.framed.send(meta === undefined || isEmptyMeta(meta) ? { id, action, body, timeout: wait } : { id, action, body, meta, timeout: wait })
   peer._nextId = id
   if (trace !== undefined) trace.id = id
   const onMeta = metaSink ?? options?.onMeta

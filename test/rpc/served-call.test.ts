@@ -6,6 +6,7 @@
  * `propagateDeadlines: false`. A chain A -> B -> C: C reports how long it
  * was given; A allows 5 s, B's own calls would wait 60 s.
  */
+import diagnostics from 'node:diagnostics_channel'
 import t, { type Test } from 'tap'
 import { CioError, codes } from '../../lib/errors.js'
 import type { RpcPeer } from '../../lib/rpc/peer.js'
@@ -113,3 +114,35 @@ for (const { secure, name } of TRANSPORTS) {
     t.ok(inherited(back), `agent hook calling the server: given ${Math.round(back)} ms`)
   })
 }
+
+t.test('served call - an answering interceptor that calls out inherits', async (t) => {
+  const bc = await rpcPair(t, false)
+  bc.serverPeer.on('given', (_body, call) => call.deadline - Date.now())
+  let given = 0
+  const ab = await rpcPair(t, false, {
+    interceptors: {
+      handle: async (_ctx, next) => {
+        await tick()
+        given = (await bc.clientPeer.call('given', null, { timeout: B_TIMEOUT })) as number
+        await next()
+      },
+    },
+  })
+  ab.serverPeer.on('relay', () => 'done')
+  t.equal(await ab.clientPeer.call('relay', null, { timeout: A_TIMEOUT }), 'done')
+  t.ok(inherited(given), `C was given ${Math.round(given)} ms`)
+})
+
+t.test('served call - with a cio:handle subscriber, plain and async handlers still inherit', async (t) => {
+  const handlers = { start() {}, end() {}, asyncStart() {}, asyncEnd() {}, error() {} }
+  const channel = diagnostics.tracingChannel('cio:handle')
+  channel.subscribe(handlers)
+  t.teardown(() => channel.unsubscribe(handlers))
+  const plain = await chain(t, (toC) => () => toC.call('given', null, { timeout: B_TIMEOUT }))
+  const awaiting = await chain(t, (toC) => async () => {
+    await tick()
+    return toC.call('given', null, { timeout: B_TIMEOUT })
+  })
+  t.ok(inherited(plain), `plain: C was given ${Math.round(plain)} ms`)
+  t.ok(inherited(awaiting), `async: C was given ${Math.round(awaiting)} ms`)
+})

@@ -11,7 +11,10 @@
  * in the same run: its server runs in a second child process with a
  * subscriber on `cio:handle`, and its client in a third
  * (`rpc-traced-client.ts`) with one on `cio:call`, so that nothing of
- * tracing reaches the processes of the other two sides.
+ * tracing reaches the processes of the other two sides. Its presence
+ * moves the 1-in-flight baseline (measured: 0.78 cio/baseline with it,
+ * 0.87-0.92 without, same build): compare cio/baseline across builds
+ * with BENCH_TRACED=0 on both.
  *
  *   TS_NODE_TRANSPILE_ONLY=1 node --import @isaacs/ts-node-temp-fork-for-pr-2009/import bench/rpc.ts
  *

@@ -8,6 +8,7 @@ import { RESERVED_PREFIX } from './protocol.js'
 import { checkAction, checkTimeout } from '../rpc/validate.js'
 import type { RpcPeer } from '../rpc/peer.js'
 import type { CallOptions } from '../rpc/types.js'
+import { inheritedCall, timeLeft } from '../rpc/serving.js'
 
 /** What `send`, `sendTo`, `sendAll` and `sendAllSettled` take after the message: a timeout in ms, or call options. */
 export type SendOptions = number | CallOptions
@@ -108,4 +109,16 @@ export class Waiters {
       else waiter.reject(error)
     }
   }
+}
+
+/**
+ * The timeout a call through another cluster node carries: its own (or
+ * `fallback`), cut to what the call being served has left. That route has
+ * no cancel message, so the deadline is what travels.
+ * @throws CioError `DEADLINE_EXCEEDED` when the served call has no time left.
+ */
+export function clusterTimeout(options: CallOptions | undefined, fallback: number, action: string): number {
+  const timeout = options?.timeout ?? fallback
+  const served = inheritedCall(options?.inheritDeadline)
+  return served === undefined ? timeout : Math.min(timeout, Math.ceil(timeLeft(served, action)))
 }

@@ -9,6 +9,7 @@
 import { CioError, codes } from '../errors.js'
 import { RESERVED_PREFIX } from './protocol.js'
 import { checkAction } from '../rpc/validate.js'
+import { wrapsAsync } from '../rpc/serving.js'
 import type { Socket } from 'node:net'
 import type { RpcCall, RpcHandler, RpcHandlers } from '../rpc/handlers.js'
 import type { AgentRecord } from './server/connection.js'
@@ -75,16 +76,16 @@ export function addHooks<H, C>(registry: RpcHandlers, adapter: HookAdapter<H, C>
   if (typeof first === 'string') {
     checkAction(first, where, RESERVED_PREFIX)
     checkFunction(handler, where, first)
-    registry.on(first, adapter.handler(handler as H))
+    registry.on(first, wrapsAsync(adapter.handler(handler as H), handler as object))
   } else if (typeof first === 'function') {
-    registry.on(adapter.catchAll(first as C))
+    registry.on(wrapsAsync(adapter.catchAll(first as C), first))
   } else if (typeof first === 'object' && first !== null && !Array.isArray(first)) {
     const entries = Object.entries(first)
     for (const [action, fn] of entries) {
       checkAction(action, where, RESERVED_PREFIX)
       checkFunction(fn, where, action)
     }
-    for (const [action, fn] of entries) registry.on(action, adapter.handler(fn as H))
+    for (const [action, fn] of entries) registry.on(action, wrapsAsync(adapter.handler(fn as H), fn as object))
   } else {
     throw new CioError(codes.INVALID_ARGUMENT, `${where} takes (action, handler), ({ action: handler, ... }) or (catchAllHandler).`, { details: { argument: typeof first } })
   }

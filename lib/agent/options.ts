@@ -34,6 +34,8 @@ export interface AgentCommonOptions {
   maxJsonDepth?: number
   /** Largest metadata of one call or answer, in bytes of keys and values. @default 4096 */
   maxMetaBytes?: number
+  /** Calls made by hooks inherit the served call's deadline and cancellation; `false` turns that off (and its cost). @default true */
+  propagateDeadlines?: boolean
 }
 
 /** The logger in force: the given one, `console.error` with a prefix for `debug: true`, else none. */

@@ -66,6 +66,14 @@ export interface RpcPeerOptions {
    * @default 1024
    */
   maxIncomingCalls?: number
+  /**
+   * Calls made by this peer's handlers (and by code they await) inherit the
+   * served call's remaining time and cancellation. `false` turns that off
+   * for this peer: its async handlers then run without `AsyncLocalStorage`,
+   * whose async hook costs every promise of the process on Node 20 once on.
+   * @default true
+   */
+  propagateDeadlines?: boolean
 }
 
 /** {@link RpcPeerOptions} with defaults applied. */
@@ -75,6 +83,7 @@ export interface ResolvedRpcOptions {
   maxPendingCalls: number
   maxIncomingCalls: number
   maxMetaBytes: number
+  propagateDeadlines: boolean
   interceptors: InterceptorSet | undefined
 }
 
@@ -96,6 +105,7 @@ function resolveInterceptors(value: unknown): InterceptorSet | undefined {
 export function resolveRpcOptions(options: RpcPeerOptions): ResolvedRpcOptions {
   const {
     handlers, callTimeout = DEFAULT_CALL_TIMEOUT, maxPendingCalls = DEFAULT_MAX_PENDING_CALLS, maxIncomingCalls = DEFAULT_MAX_INCOMING_CALLS, maxMetaBytes = DEFAULT_MAX_META_BYTES,
+    propagateDeadlines = true,
   } = options
   const list: unknown[] = handlers === undefined ? [] : Array.isArray(handlers) ? handlers : [handlers]
   if (!list.every((item) => item instanceof RpcHandlers)) {
@@ -113,7 +123,10 @@ export function resolveRpcOptions(options: RpcPeerOptions): ResolvedRpcOptions {
   if (typeof maxMetaBytes !== 'number' || !Number.isInteger(maxMetaBytes) || maxMetaBytes < 0) {
     throw invalid('maxMetaBytes', 'an integer of at least 0', maxMetaBytes)
   }
-  return { handlers: list as RpcHandlers[], callTimeout, maxPendingCalls, maxIncomingCalls, maxMetaBytes, interceptors: resolveInterceptors(options.interceptors) }
+  if (typeof propagateDeadlines !== 'boolean') {
+    throw invalid('propagateDeadlines', 'a boolean', propagateDeadlines)
+  }
+  return { handlers: list as RpcHandlers[], callTimeout, maxPendingCalls, maxIncomingCalls, maxMetaBytes, propagateDeadlines, interceptors: resolveInterceptors(options.interceptors) }
 }
 
 function invalid(option: string, expected: string, value: unknown): CioError {

@@ -15,7 +15,7 @@ import { checkAction, checkTimeout } from './validate.js'
 import { kPeer } from '../core/symbols.js'
 import type { CallOptions, RpcPeerApi } from './types.js'
 import { checkMeta, copyMeta, EMPTY_META, isEmptyMeta, metaProblem, type RpcMeta } from './meta.js'
-import { servedCall } from './serving.js'
+import { inheritedCall, keepServed, timeLeft } from './serving.js'
 import { InterceptorSet, runInterceptors, type CallContext, type Interceptors } from './interceptors.js'
 import { callChannel, outcomeCode, type CallTrace } from '../core/diagnostics.js'
 
@@ -151,6 +151,8 @@ export class RpcPeer implements RpcPeerApi {
   interceptor: RpcInterceptor | undefined = undefined
   /** Largest metadata of one message, in bytes of keys and values. */
   readonly maxMetaBytes: number
+  /** Whether calls made by this peer's handlers inherit the served call's deadline (see {@link RpcPeerOptions.propagateDeadlines}). */
+  readonly propagateDeadlines: boolean
   /**
    * The agent's name when this connection runs between an agent and its
    * server (set by the agent layer): tracing reports it.
@@ -175,6 +177,7 @@ export class RpcPeer implements RpcPeerApi {
     this.maxPendingCalls = resolved.maxPendingCalls
     this.maxIncomingCalls = resolved.maxIncomingCalls
     this.maxMetaBytes = resolved.maxMetaBytes
+    this.propagateDeadlines = resolved.propagateDeadlines
     this._interceptors = resolved.interceptors
     this._registries = sharedRegistries(options.handlers, resolved.handlers)
     ;(framed.socket as SocketWithPeer)[kPeer] = this
@@ -276,10 +279,12 @@ export class RpcPeer implements RpcPeerApi {
    */
   call<T = unknown>(action: string, body?: unknown, options?: CallOptions): Promise<T> {
     // One read each when nothing is intercepted or traced: the hot path.
-    if (this._interceptors === undefined && this._ownInterceptors === undefined && !callChannel.hasSubscribers) {
+    // (An agent's connections always share its set, most often empty: the lengths decide.)
+    if ((this._interceptors?.call.length ?? 0) + (this._ownInterceptors?.call.length ?? 0) === 0 && !callChannel.hasSubscribers) {
       return callCore<T>(this, action, body, options, options?.meta, undefined)
     }
-    return callIntercepted<T>(this, action, body, options)
+    // Interceptors may await before the request leaves: the served call must outlive those awaits.
+    return keepServed(() => callIntercepted<T>(this, action, body, options))
   }
 }
 
@@ -350,10 +355,9 @@ async function callCore<T>(
     })
   }
   // Made while serving a call: at most the time its caller still waits, and given up with it.
-  const served = options?.inheritDeadline === false ? undefined : servedCall()
-  if (served?.inherits === true) {
-    const left = served.expiresAt - performance.now()
-    if (left <= 0) throw new CioError(codes.DEADLINE_EXCEEDED, `cannot call ${action}: the call being served has run out of time`, { details: { action } })
+  const served = inheritedCall(options?.inheritDeadline)
+  if (served !== undefined) {
+    const left = timeLeft(served, action)
     if (left < timeout) timeout = left
     signal = signal === undefined ? served.signal : AbortSignal.any([signal, served.signal])
   }
@@ -362,8 +366,9 @@ async function callCore<T>(
   if (typeof body === 'function' || typeof body === 'symbol') throw new CioError(codes.INVALID_MESSAGE, `cannot call ${action}: a ${typeof body} body has no JSON form`, { details: { action } })
   const id = peer._nextId + 1
   // Throws INVALID_MESSAGE / FRAME_TOO_LARGE before anything is written.
-  // Undefined fields are left out by JSON.stringify; the timeout travels in whole ms.
-  peer.framed.send({ id, action, body, meta: meta === undefined || isEmptyMeta(meta) ? undefined : meta, timeout: Math.ceil(timeout) })
+  // The timeout travels in whole ms; no `meta` key unless there is some (JSON.stringify would skip it, at a cost).
+  const wait = Math.ceil(timeout)
+  peer.framed.send(meta === undefined || isEmptyMeta(meta) ? { id, action, body, timeout: wait } : { id, action, body, meta, timeout: wait })
   peer._nextId = id
   if (trace !== undefined) trace.id = id
   const onMeta = metaSink ?? options?.onMeta

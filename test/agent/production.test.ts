@@ -2,15 +2,18 @@
  * Agents and their server with what production calls need: metadata and
  * call options through `send`/`sendTo`/`sendAll`, interceptors on both
  * (never seeing reserved `cio.` actions), handshake channels, and graceful
- * drain with calls in flight both ways. Over TCP and TLS.
+ * drain with calls in flight both ways. Over TCP and TLS, agent -> server
+ * and server -> agent.
  */
 import diagnostics from 'node:diagnostics_channel'
 import t from 'tap'
 import { CioError, codes } from '../../lib/errors.js'
-import { AgentServer } from '../../lib/agent/server/agent-server.js'
+import { AgentServer, type SendOptions } from '../../lib/agent/server/agent-server.js'
+import type { AgentRecord } from '../../lib/agent/server/connection.js'
+import { RpcFault } from '../../lib/rpc/protocol.js'
 import { channelNames, type HandshakeMessage } from '../../lib/core/diagnostics.js'
 import type { RpcCall } from '../../lib/rpc/types.js'
-import { FAST, gate, makeAgent, pause, readyAgent, SECRET, startServer, TRANSPORTS } from '../helpers/agents.js'
+import { FAST, gate, makeAgent, next as nextEvent, pause, readyAgent, SECRET, startServer, TRANSPORTS } from '../helpers/agents.js'
 import { testCerts } from '../helpers/certs.js'
 import { cioRpcClient } from '../helpers/rpc.js'
 
@@ -61,6 +64,95 @@ for (const { secure, name } of TRANSPORTS) {
     t.same(agentSaw, ['call whoami', 'handle echoMeta', 'handle echoMeta', 'handle echoMeta', 'call whoami'])
     const bad = (await agent.send('whoami', null, 'x' as never).catch((e: unknown) => e)) as CioError
     t.equal(bad.code, codes.INVALID_ARGUMENT)
+  })
+
+  for (const direction of ['agent calls server', 'server calls agent'] as const) {
+    t.test(`agents (${name}, ${direction}) - the caller's interceptors add meta and see answers, answer meta and errors; the answerer's refuse, answer from a cache, and change results`, async (t) => {
+      const { server, port } = await startServer(t, secure)
+      const { agent, name: agentName } = await readyAgent(t, port, secure)
+      const agentCalls = direction === 'agent calls server'
+      const [callerSide, answererSide] = agentCalls ? ['agent', 'server'] : ['server', 'agent']
+      const send = (body: unknown, options: SendOptions): Promise<unknown> => (agentCalls ? agent.send('x', body, options) : server.sendTo(agentName, 'x', body, options))
+      const reached: unknown[] = []
+      const hook = (body: unknown, call: RpcCall): unknown => {
+        reached.push(body)
+        if (body === 'throw') throw { reason: 'mine' }
+        call.setAnswerMeta({ 'x-answered-by': answererSide })
+        return `${String(body)} ${call.meta['x-added'] ?? 'no x-added'}`
+      }
+      server.onHook('x', (body, _socket, _agent, call: RpcCall) => hook(body, call))
+      agent.onHook('x', (body, _socket, call) => hook(body, call))
+      const callers: unknown[] = []
+      const answerer = agentCalls ? server : agent
+      answerer.use({
+        handle: async (ctx, next) => {
+          // Who calls: the agent's record on the server; on the agent, the connection to its server.
+          callers.push(agentCalls ? (ctx.caller as AgentRecord).name : ctx.socket.remoteAddress)
+          if (ctx.meta.token !== 'secret') throw new RpcFault(codes.NOT_AUTHORIZED, 'bad token')
+          if (ctx.body === 'cached') {
+            ctx.result = 'from cache'
+            return
+          }
+          await next()
+          ctx.result = `${String(ctx.result)}!`
+        },
+      })
+      const seen: unknown[] = []
+      const caller = agentCalls ? agent : server
+      caller.use({
+        call: async (ctx, next) => {
+          ctx.meta['x-added'] = callerSide
+          try {
+            await next()
+          } catch (error) {
+            seen.push({ error: (error as { code?: string }).code ?? error })
+            throw error
+          }
+          seen.push({ result: ctx.result, answerMeta: { ...ctx.answerMeta } })
+        },
+      })
+      const token = { token: 'secret' }
+      const onMetaSaw: unknown[] = []
+      t.equal(await send('b', { meta: token, onMeta: (meta) => onMetaSaw.push({ ...meta }) }), `b ${callerSide}!`, "the caller's meta reached the hook; the answerer's interceptor changed the result")
+      t.same(onMetaSaw, [{ 'x-answered-by': answererSide }], 'the answer meta reaches onMeta')
+      t.equal(await send('cached', { meta: token }), 'from cache')
+      t.equal(((await send('b', {}).catch((e: unknown) => e)) as CioError).code, codes.NOT_AUTHORIZED, 'refused without a token')
+      t.same(await send('throw', { meta: token }).catch((e: unknown) => e), { reason: 'mine' }, 'a plain value thrown by the hook reaches the caller as it is')
+      t.same(reached, ['b', 'throw'], 'the refused and the cached calls never reached the hook')
+      t.same(seen, [
+        { result: `b ${callerSide}!`, answerMeta: { 'x-answered-by': answererSide } },
+        { result: 'from cache', answerMeta: {} },
+        { error: codes.NOT_AUTHORIZED },
+        { error: { reason: 'mine' } },
+      ], "the caller's interceptor saw every result, answer meta and error")
+      t.same(callers, Array(4).fill(agentCalls ? agentName : '127.0.0.1'), 'the answering interceptor knows who calls')
+    })
+  }
+
+  t.test(`agents (${name}) - interceptors given once serve the agent's next connection too, both ways`, async (t) => {
+    const { server, port } = await startServer(t, secure)
+    const { agent, name: agentName } = await readyAgent(t, port, secure)
+    const log: string[] = []
+    for (const [side, owner] of [['server', server], ['agent', agent]] as const) {
+      owner.use({
+        call: async (ctx, next) => {
+          log.push(`${side} call ${ctx.action}`)
+          await next()
+        },
+        handle: async (ctx, next) => {
+          log.push(`${side} handle ${ctx.action}`)
+          await next()
+        },
+      })
+    }
+    server.onHook('up', () => 'server')
+    agent.onHook('down', () => 'agent')
+    const reconnected = nextEvent(agent, 'reconnected')
+    server.getAgents()[0]?.socket.destroy()
+    t.same(await reconnected, [agentName])
+    t.equal(await agent.send('up'), 'server')
+    t.equal(await server.sendTo(agentName, 'down'), 'agent')
+    t.same(log, ['agent call up', 'server handle up', 'server call down', 'agent handle down'])
   })
 
   t.test(`agents (${name}) - drain: calls in flight both ways finish, new ones are refused, agents move to the next server of their list`, async (t) => {

@@ -216,3 +216,27 @@ t.test('cluster - a stale name left to a node (a release that never arrived) is 
   t.equal(name, 'A5', 'taken once node a reconciled its names with its connections')
   t.same((await a.server.listAgents()).map((agent) => agent.node), [b.server.nodeId])
 })
+
+t.test('cluster - a hook calling an agent on another node passes on its deadline (sendTo and sendAll)', async (t) => {
+  if (!needRedis(t)) return
+  const redis = await startRedis(t)
+  const [a, b] = [await startNode(t, redis.path, 'a'), await startNode(t, redis.path, 'b')]
+  const caller = await clusterAgent(t, a.port)
+  const far = await clusterAgent(t, b.port)
+  far.agent.onHook('given', (_message, _socket, call) => call.deadline - Date.now())
+  caller.agent.onHook('given', () => 'near')
+  a.server.onHook('relay', async () => {
+    await new Promise((resolve) => setImmediate(resolve))
+    return a.server.sendTo(far.name, 'given', null, { timeout: 60_000 })
+  })
+  a.server.onHook('relay-all', async () => {
+    await new Promise((resolve) => setImmediate(resolve))
+    return a.server.sendAll('given', null, { timeout: 60_000 })
+  })
+  const given = (await caller.agent.send('relay', null, { timeout: 5000 })) as number
+  t.ok(given > 0 && given <= 5000, `the agent on the other node was given ${Math.round(given)} ms, not 60 s`)
+  const all = (await caller.agent.send('relay-all', null, { timeout: 5000 })) as Record<string, unknown>
+  const farGiven = all[far.name] as number
+  t.ok(farGiven > 0 && farGiven <= 5000, `sendAll: the far agent was given ${Math.round(farGiven)} ms`)
+  t.equal(all[caller.name], 'near')
+})

@@ -48,6 +48,22 @@ export async function rpcPair(t: Test, secure: boolean, serverOptions: CioOption
   return { server, port, connect, ...(await connect()) }
 }
 
+/** Which end of a connection made by cio calls the other. */
+export type Direction = 'client calls server' | 'server calls client'
+
+/** Both directions, for tests that run each case both ways. */
+export const DIRECTIONS: readonly Direction[] = ['client calls server', 'server calls client']
+
+/**
+ * Names the two peers of a connection (an {@link RpcPair} or one made by its
+ * `connect()`) by their part in `direction`: the caller and the answerer.
+ */
+export function directed<P extends { clientPeer: RpcPeer; serverPeer: RpcPeer }>(pair: P, direction: Direction): P & { caller: RpcPeer; answerer: RpcPeer } {
+  return direction === 'client calls server'
+    ? { ...pair, caller: pair.clientPeer, answerer: pair.serverPeer }
+    : { ...pair, caller: pair.serverPeer, answerer: pair.clientPeer }
+}
+
 /** Two peers over a plain `net` connection, without the builder. */
 export async function netPair(t: Test, serverOptions: RpcPeerOptions = {}, clientOptions: RpcPeerOptions = {}): Promise<{ clientPeer: RpcPeer; serverPeer: RpcPeer }> {
   const server = net.createServer()

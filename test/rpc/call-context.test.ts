@@ -9,16 +9,12 @@ import t, { type Test } from 'tap'
 import { CioError, codes } from '../../lib/errors.js'
 import type { RpcCall } from '../../lib/rpc/types.js'
 import type { RpcPeer } from '../../lib/rpc/peer.js'
-import { rpcPair } from '../helpers/rpc.js'
-
-type Direction = 'client calls server' | 'server calls client'
+import { DIRECTIONS, directed, rpcPair, type Direction } from '../helpers/rpc.js'
 
 /** The calling and the answering peer for one direction. */
 async function pair(t: Test, secure: boolean, direction: Direction, options = {}): Promise<{ caller: RpcPeer; answerer: RpcPeer; closeAnswerer(): void }> {
-  const p = await rpcPair(t, secure, options, options)
-  return direction === 'client calls server'
-    ? { caller: p.clientPeer, answerer: p.serverPeer, closeAnswerer: () => p.serverPeer.socket.destroy() }
-    : { caller: p.serverPeer, answerer: p.clientPeer, closeAnswerer: () => p.clientPeer.socket.destroy() }
+  const { caller, answerer } = directed(await rpcPair(t, secure, options, options), direction)
+  return { caller, answerer, closeAnswerer: () => answerer.socket.destroy() }
 }
 
 /** Resolves with the reason `call.signal` aborted with. */
@@ -27,7 +23,7 @@ function abortedWith(call: RpcCall): Promise<CioError> {
 }
 
 for (const secure of [false, true]) {
-  for (const direction of ['client calls server', 'server calls client'] as const) {
+  for (const direction of DIRECTIONS) {
     const name = `${secure ? 'TLS' : 'TCP'}, ${direction}`
 
     t.test(`call context (${name}) - meta travels both ways in null-prototype objects`, async (t) => {

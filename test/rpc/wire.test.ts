@@ -146,12 +146,13 @@ t.test('rpc options - bad options and arguments are refused with codes that name
     [{ maxMetaBytes: -1 }, 'maxMetaBytes'],
     [{ interceptors: 'x' }, 'interceptors'],
     [{ interceptors: { call: 1 } }, 'interceptors'],
+    [{ propagateDeadlines: 'no' }, 'propagateDeadlines'],
   ] as const) {
     const error = thrown(() => resolveRpcOptions(options as never))
     t.equal(error.code, codes.INVALID_OPTION, option)
     t.equal(error.details.option, option)
   }
-  t.same(resolveRpcOptions({}), { handlers: [], callTimeout: 30_000, maxPendingCalls: 1024, maxIncomingCalls: 1024, maxMetaBytes: 4096, interceptors: undefined }, 'the defaults')
+  t.same(resolveRpcOptions({}), { handlers: [], callTimeout: 30_000, maxPendingCalls: 1024, maxIncomingCalls: 1024, maxMetaBytes: 4096, propagateDeadlines: true, interceptors: undefined }, 'the defaults')
   const socket = track(t, new net.Socket())
   t.equal(thrown(() => attachRpc(socket, { maxFrameBytes: 0 })).code, codes.INVALID_OPTION)
   const peer = attachRpc(track(t, new net.Socket()))

@@ -31,6 +31,7 @@ import { DEFAULT_CALL_TIMEOUT } from '../../rpc/options.js'
 import { drainPeers, type DrainResult } from '../../rpc/peer.js'
 import { InterceptorSet, type Interceptors } from '../../rpc/interceptors.js'
 import { checkTimeout } from '../../rpc/validate.js'
+import { keepServed } from '../../rpc/serving.js'
 import { DEFAULT_DRAIN_TIMEOUT } from '../options.js'
 import type { RpcPeer } from '../../rpc/peer.js'
 
@@ -162,7 +163,8 @@ export class Agent extends CodedEmitter<AgentEvents> {
       if (options === undefined) return peer.call<T>(action, message)
       if (typeof options === 'number') return peer.call<T>(action, message, { timeout: options })
     }
-    return this.#sendLater<T>(action, message, options)
+    // It may wait for the connection: a call served by the handler that sends must outlive that wait.
+    return keepServed(() => this.#sendLater<T>(action, message, options))
   }
 
   /** websocket-agent's other name for {@link send}. */

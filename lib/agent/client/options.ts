@@ -70,7 +70,7 @@ const OPTION_ROLES = {
   host: 'own', secret: 'own', dataStore: 'own', tlsOptions: 'own', timeout: 'own', reconnect: 'own', handshakeTimeout: 'own', heartbeatInterval: 'own',
   logger: 'own', debug: 'own', cio: 'own', stopOnWrongSecret: 'own',
   key: 'tls', cert: 'tls', ca: 'tls', pfx: 'tls', private: 'tls', public: 'tls', root: 'tls', passphrase: 'tls', rejectUnauthorized: 'tls', servername: 'tls',
-  maxFrameBytes: 'passed', maxPendingCalls: 'passed', maxIncomingCalls: 'passed', maxJsonDepth: 'passed', maxMetaBytes: 'passed',
+  maxFrameBytes: 'passed', maxPendingCalls: 'passed', maxIncomingCalls: 'passed', maxJsonDepth: 'passed', maxMetaBytes: 'passed', propagateDeadlines: 'passed',
 } as const satisfies Record<keyof AgentOptions, OptionRole>
 
 const TLS_KEYS = optionsWithRole(OPTION_ROLES, 'tls')

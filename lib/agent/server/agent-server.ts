@@ -10,7 +10,7 @@ import type { KeyObject } from 'node:crypto'
 import { buildCio } from '../../core/builder.js'
 import type { Cio } from '../../core/types.js'
 import { CioError, codes, describeError } from '../../errors.js'
-import { allOrFailure, callAll, checkCall, toCallOptions, type ByAgent, type SendOptions, type SendOutcome } from '../calls.js'
+import { allOrFailure, callAll, checkCall, clusterTimeout, toCallOptions, type ByAgent, type SendOptions, type SendOutcome } from '../calls.js'
 import { drainPeers, type DrainResult } from '../../rpc/peer.js'
 import { InterceptorSet, type Interceptors } from '../../rpc/interceptors.js'
 import type { CallOptions } from '../../rpc/types.js'
@@ -200,8 +200,8 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
       checkCall(action, callOptions?.timeout, this.#closing !== undefined, 'agent server', this.#draining)
       const cluster = this.#cluster
       if (cluster !== undefined && typeof agent === 'string' && this.#agents.get(agent)?.phase !== Phase.READY) {
-        // Through another node: the timeout travels, the rest of the call options stay here.
-        return cluster.sendTo(agent, action, message, callOptions?.timeout ?? this.#options.timeout) as Promise<T>
+        // Through another node: the timeout travels (cut to what a served call has left), the rest of the call options stay here.
+        return cluster.sendTo(agent, action, message, clusterTimeout(callOptions, this.#options.timeout, action)) as Promise<T>
       }
       connection = this.#target(agent)
     } catch (error) {
@@ -285,8 +285,8 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
 
   #clusterSendAll(cluster: ClusterLink, action: string, message: unknown, options: CallOptions | undefined): Promise<ByAgent<SendOutcome>> {
     const local = callAll(this.#readyConnections(), action, message, options)
-    // Agents on other nodes: the timeout travels, the rest of the call options stay here.
-    return cluster.sendAll(action, message, options?.timeout ?? this.#options.timeout, local)
+    // Agents on other nodes: the timeout travels (cut to what a served call has left), the rest of the call options stay here.
+    return cluster.sendAll(action, message, clusterTimeout(options, this.#options.timeout, action), local)
   }
 
   /**

@@ -109,7 +109,7 @@ const OPTION_ROLES = {
   maxPendingHandshakes: 'own', maxHandshakeFrameBytes: 'own', storeTimeout: 'own',
   key: 'tls', cert: 'tls', ca: 'tls', pfx: 'tls', private: 'tls', public: 'tls', root: 'tls', privateKey: 'tls', certificate: 'tls',
   passphrase: 'tls', requestCert: 'tls', rejectUnauthorized: 'tls', isClientAllowed: 'tls', rejectClient: 'tls',
-  maxFrameBytes: 'passed', maxPendingCalls: 'passed', maxIncomingCalls: 'passed', maxJsonDepth: 'passed', maxMetaBytes: 'passed', noRelisten: 'passed', retryDelay: 'passed', maxRetries: 'passed',
+  maxFrameBytes: 'passed', maxPendingCalls: 'passed', maxIncomingCalls: 'passed', maxJsonDepth: 'passed', maxMetaBytes: 'passed', propagateDeadlines: 'passed', noRelisten: 'passed', retryDelay: 'passed', maxRetries: 'passed',
 } as const satisfies Record<keyof AgentServerOptions, OptionRole>
 
 const TLS_KEYS = optionsWithRole(OPTION_ROLES, 'tls')

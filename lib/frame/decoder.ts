@@ -102,34 +102,34 @@ export class FrameDecoder {
   maxFrameBytes: number
   /** The nesting cap in force. */
   readonly maxJsonDepth: number
-  private readonly sink: FrameSink
+  readonly #sink: FrameSink
   /**
    * Received chunks not yet consumed; the first may be partly consumed.
    * Made by the first chunk that is not exactly one frame: a connection
    * whose chunks each hold one whole frame never needs it.
    */
-  private buffers: Buffer[] | undefined = undefined
+  #buffers: Buffer[] | undefined = undefined
   /** Bytes of `buffers[0]` already consumed. */
-  private offset = 0
+  #offset = 0
   /** Unconsumed bytes across `buffers`. */
-  private buffered = 0
+  #buffered = 0
   /** Length of the payload being awaited, or -1 while awaiting a header. */
-  private payloadLength = -1
-  private failed = false
+  #payloadLength = -1
+  #failed = false
   /** While true, chunks are held but no frame is delivered (see {@link hold}). */
-  private held = false
+  #held = false
   /** Set while the loop delivers frames, so that `release` from a sink does not re-enter it. */
-  private running = false
+  #running = false
 
   constructor(sink: FrameSink, options: FrameDecoderOptions = {}) {
-    this.sink = sink
+    this.#sink = sink
     this.maxFrameBytes = resolveMaxFrameBytes(options.maxFrameBytes)
     this.maxJsonDepth = options.maxJsonDepth === undefined ? DEFAULT_MAX_JSON_DEPTH : resolveMaxJsonDepth(options.maxJsonDepth)
   }
 
   /** True while delivery is held. */
   get isHeld(): boolean {
-    return this.held
+    return this.#held
   }
 
   /**
@@ -138,24 +138,24 @@ export class FrameDecoder {
    * it to about one read) until {@link release}.
    */
   hold(): void {
-    this.held = true
+    this.#held = true
   }
 
   /** Delivers the frames held back, then carries on as usual. */
   release(): void {
-    if (!this.held) return
-    this.held = false
-    if (!this.running && !this.failed && this.buffered > 0) this.run()
+    if (!this.#held) return
+    this.#held = false
+    if (!this.#running && !this.#failed && this.#buffered > 0) this.#run()
   }
 
   /** Bytes received and held while waiting for the rest of a frame. */
   get bufferedBytes(): number {
-    return this.buffered
+    return this.#buffered
   }
 
   /** True after a protocol error: input is ignored from then on. */
   get dead(): boolean {
-    return this.failed
+    return this.#failed
   }
 
   /**
@@ -163,107 +163,107 @@ export class FrameDecoder {
    * with any split of the stream, including empty chunks.
    */
   push(chunk: Buffer): void {
-    if (this.failed || chunk.length === 0) return
+    if (this.#failed || chunk.length === 0) return
     // Fast path: nothing held and the chunk is exactly one acceptable frame
     // (the usual case for a lone message). Anything else, errors included,
     // takes the general path below.
-    if (this.buffered === 0 && this.payloadLength < 0 && !this.held && chunk.length > FRAME_HEADER_BYTES) {
+    if (this.#buffered === 0 && this.#payloadLength < 0 && !this.#held && chunk.length > FRAME_HEADER_BYTES) {
       const length = chunk.readUInt32BE(0)
       if (length === chunk.length - FRAME_HEADER_BYTES && length <= this.maxFrameBytes) {
-        const value = this.parse(chunk.subarray(FRAME_HEADER_BYTES))
-        if (!this.failed) this.sink.onFrame(value)
+        const value = this.#parse(chunk.subarray(FRAME_HEADER_BYTES))
+        if (!this.#failed) this.#sink.onFrame(value)
         return
       }
     }
-    const buffers = (this.buffers ??= [])
+    const buffers = (this.#buffers ??= [])
     buffers.push(chunk)
-    this.buffered += chunk.length
-    if (buffers.length > COMPACT_CHUNKS && this.buffered <= COMPACT_MAX_BYTES && this.buffered < buffers.length * SMALL_CHUNK_BYTES) this.compact()
-    if (!this.held && !this.running) this.run()
+    this.#buffered += chunk.length
+    if (buffers.length > COMPACT_CHUNKS && this.#buffered <= COMPACT_MAX_BYTES && this.#buffered < buffers.length * SMALL_CHUNK_BYTES) this.#compact()
+    if (!this.#held && !this.#running) this.#run()
   }
 
   /** Joins the held chunks into one. */
-  private compact(): void {
-    const buffers = this.buffers ?? []
+  #compact(): void {
+    const buffers = this.#buffers ?? []
     const first = buffers[0] ?? EMPTY
-    if (this.offset > 0) buffers[0] = first.subarray(this.offset)
-    this.buffers = [Buffer.concat(buffers, this.buffered)]
-    this.offset = 0
+    if (this.#offset > 0) buffers[0] = first.subarray(this.#offset)
+    this.#buffers = [Buffer.concat(buffers, this.#buffered)]
+    this.#offset = 0
   }
 
   /** Delivers every complete frame held, unless held or failed on the way. */
-  private run(): void {
-    this.running = true
+  #run(): void {
+    this.#running = true
     try {
-      this.deliver()
+      this.#deliver()
     } finally {
-      this.running = false
+      this.#running = false
     }
   }
 
-  private deliver(): void {
+  #deliver(): void {
     // Each turn consumes a header or a payload; both shrink `buffered`, so
     // the loop ends within (bytes / 4) turns.
-    while (!this.failed && !this.held) {
-      if (this.payloadLength < 0) {
-        if (this.buffered < FRAME_HEADER_BYTES) return
-        const length = this.readHeader()
+    while (!this.#failed && !this.#held) {
+      if (this.#payloadLength < 0) {
+        if (this.#buffered < FRAME_HEADER_BYTES) return
+        const length = this.#readHeader()
         if (length === 0) {
-          this.fail(new CioError(codes.FRAME_INVALID, 'frame declares a zero-length payload', { details: { length } }))
+          this.#fail(new CioError(codes.FRAME_INVALID, 'frame declares a zero-length payload', { details: { length } }))
           return
         }
         if (length > this.maxFrameBytes) {
-          this.fail(
+          this.#fail(
             new CioError(codes.FRAME_TOO_LARGE, `frame declares ${length} bytes, above the limit of ${this.maxFrameBytes} (maxFrameBytes, or the smaller limit before a handshake)`, {
               details: { length, maxFrameBytes: this.maxFrameBytes },
             }),
           )
           return
         }
-        this.payloadLength = length
+        this.#payloadLength = length
       }
-      if (this.buffered < this.payloadLength) return
-      const payload = this.consume(this.payloadLength)
-      this.payloadLength = -1
-      const value = this.parse(payload)
+      if (this.#buffered < this.#payloadLength) return
+      const payload = this.#consume(this.#payloadLength)
+      this.#payloadLength = -1
+      const value = this.#parse(payload)
       // The sink may destroy the connection (and so kill us) from inside.
-      if (!this.failed) this.sink.onFrame(value)
+      if (!this.#failed) this.#sink.onFrame(value)
     }
   }
 
   /** Reads the 4-byte prefix; only called when at least 4 bytes are held. */
-  private readHeader(): number {
-    const first = this.buffers?.[0] ?? EMPTY
-    if (first.length - this.offset >= FRAME_HEADER_BYTES) {
+  #readHeader(): number {
+    const first = this.#buffers?.[0] ?? EMPTY
+    if (first.length - this.#offset >= FRAME_HEADER_BYTES) {
       // Common case: read in place, no allocation.
-      const length = first.readUInt32BE(this.offset)
-      this.offset += FRAME_HEADER_BYTES
-      this.buffered -= FRAME_HEADER_BYTES
-      if (this.offset === first.length) this.dropFirst()
+      const length = first.readUInt32BE(this.#offset)
+      this.#offset += FRAME_HEADER_BYTES
+      this.#buffered -= FRAME_HEADER_BYTES
+      if (this.#offset === first.length) this.#dropFirst()
       return length
     }
-    return this.consume(FRAME_HEADER_BYTES).readUInt32BE(0)
+    return this.#consume(FRAME_HEADER_BYTES).readUInt32BE(0)
   }
 
   /**
    * Removes `n` bytes (n <= buffered) from the front and returns them: a view
    * when they lie in one chunk, a single copy when they span several.
    */
-  private consume(n: number): Buffer {
-    this.buffered -= n
-    const buffers = this.buffers ?? []
+  #consume(n: number): Buffer {
+    this.#buffered -= n
+    const buffers = this.#buffers ?? []
     const first = buffers[0] ?? EMPTY
-    const available = first.length - this.offset
+    const available = first.length - this.#offset
     if (n <= available) {
-      const view = this.offset === 0 && n === first.length ? first : first.subarray(this.offset, this.offset + n)
-      this.offset += n
-      if (this.offset === first.length) this.dropFirst()
+      const view = this.#offset === 0 && n === first.length ? first : first.subarray(this.#offset, this.#offset + n)
+      this.#offset += n
+      if (this.#offset === first.length) this.#dropFirst()
       return view
     }
     const out = Buffer.allocUnsafe(n)
     let written = 0
     let index = 0
-    let offset = this.offset
+    let offset = this.#offset
     while (written < n) {
       const chunk = buffers[index] ?? EMPTY
       const take = Math.min(chunk.length - offset, n - written)
@@ -278,29 +278,29 @@ export class FrameDecoder {
     // One splice for all the chunks used up, so a frame that arrived in a
     // million one-byte chunks costs one pass, not a million shifts.
     buffers.splice(0, index)
-    this.offset = offset
+    this.#offset = offset
     return out
   }
 
-  private dropFirst(): void {
-    this.buffers?.shift()
-    this.offset = 0
+  #dropFirst(): void {
+    this.#buffers?.shift()
+    this.#offset = 0
   }
 
   /** Strict UTF-8 check, then JSON; either failure kills the decoder. */
-  private parse(payload: Buffer): unknown {
+  #parse(payload: Buffer): unknown {
     if (!isUtf8(payload)) {
-      this.fail(new CioError(codes.FRAME_INVALID, `frame payload of ${payload.length} bytes is not valid UTF-8`, { details: { length: payload.length } }))
+      this.#fail(new CioError(codes.FRAME_INVALID, `frame payload of ${payload.length} bytes is not valid UTF-8`, { details: { length: payload.length } }))
       return undefined
     }
     if (exceedsJsonDepth(payload, this.maxJsonDepth)) {
-      this.fail(new CioError(codes.FRAME_INVALID, `frame payload nests arrays or objects deeper than maxJsonDepth ${this.maxJsonDepth}`, { details: { length: payload.length, maxJsonDepth: this.maxJsonDepth } }))
+      this.#fail(new CioError(codes.FRAME_INVALID, `frame payload nests arrays or objects deeper than maxJsonDepth ${this.maxJsonDepth}`, { details: { length: payload.length, maxJsonDepth: this.maxJsonDepth } }))
       return undefined
     }
     try {
       return JSON.parse(payload.toString('utf8')) as unknown
     } catch (cause) {
-      this.fail(new CioError(codes.FRAME_INVALID, `frame payload of ${payload.length} bytes is not valid JSON`, { cause, details: { length: payload.length } }))
+      this.#fail(new CioError(codes.FRAME_INVALID, `frame payload of ${payload.length} bytes is not valid JSON`, { cause, details: { length: payload.length } }))
       return undefined
     }
   }
@@ -312,14 +312,14 @@ export class FrameDecoder {
    * `onFrame`, or that closes the connection.
    */
   destroy(): void {
-    this.failed = true
-    this.buffers = undefined
-    this.buffered = 0
-    this.offset = 0
+    this.#failed = true
+    this.#buffers = undefined
+    this.#buffered = 0
+    this.#offset = 0
   }
 
-  private fail(error: CioError): void {
+  #fail(error: CioError): void {
     this.destroy()
-    this.sink.onFrameError(error)
+    this.#sink.onFrameError(error)
   }
 }

@@ -156,15 +156,15 @@ export class RequestRun implements RpcCall, ServedCall {
   inner: { resolve(): void; reject(error: unknown): void } | undefined = undefined
   /** The request's metadata, copied into a null-prototype object (checked by `handleRequest`). */
   readonly meta: Readonly<RpcMeta>
-  private answerMeta: RpcMeta | undefined = undefined
-  private controller: AbortController | undefined = undefined
-  private expiry: RunExpiry | undefined = undefined
-  private state = RUNNING
-  private phase = 0
-  private registry = 0
-  private index = 0
-  private ran = false
-  private tracked = false
+  #answerMeta: RpcMeta | undefined = undefined
+  #controller: AbortController | undefined = undefined
+  #expiry: RunExpiry | undefined = undefined
+  #state = RUNNING
+  #phase = 0
+  #registry = 0
+  #index = 0
+  #ran = false
+  #tracked = false
 
   constructor(peer: DispatchingPeer, request: RpcRequest, readonly caller: object | undefined) {
     this.peer = peer
@@ -186,24 +186,24 @@ export class RequestRun implements RpcCall, ServedCall {
   }
 
   get inherits(): boolean {
-    return this.state !== DONE
+    return this.#state !== DONE
   }
 
   /** True once the caller cancelled the call. */
   get cancelled(): boolean {
-    return this.state === CANCELLED
+    return this.#state === CANCELLED
   }
 
   get signal(): AbortSignal {
-    let controller = this.controller
+    let controller = this.#controller
     if (controller === undefined) {
-      controller = this.controller = new AbortController()
-      if (this.state === CANCELLED) controller.abort(cancelledReason(this))
+      controller = this.#controller = new AbortController()
+      if (this.#state === CANCELLED) controller.abort(cancelledReason(this))
       else if (this.peer.closed) controller.abort(disconnectedReason(undefined))
-      else if (this.state === RUNNING && this.expiresAt !== Infinity) {
+      else if (this.#state === RUNNING && this.expiresAt !== Infinity) {
         const left = this.expiresAt - performance.now()
         if (left <= 0) new RunExpiry(this).expire()
-        else scheduleExpiry((this.expiry = new RunExpiry(this)), left)
+        else scheduleExpiry((this.#expiry = new RunExpiry(this)), left)
       }
     }
     return controller.signal
@@ -211,23 +211,23 @@ export class RequestRun implements RpcCall, ServedCall {
 
   setAnswerMeta(meta: Readonly<RpcMeta>): void {
     const added = checkMeta(meta, this.peer.maxMetaBytes, 'setAnswerMeta')
-    const merged = this.answerMeta === undefined ? added : Object.assign(this.answerMeta, added)
+    const merged = this.#answerMeta === undefined ? added : Object.assign(this.#answerMeta, added)
     const problem = metaProblem(merged, this.peer.maxMetaBytes, false)
     if (problem !== undefined) throw new CioError(codes.INVALID_ARGUMENT, `setAnswerMeta: ${problem}.`, { details: { maxMetaBytes: this.peer.maxMetaBytes } })
-    this.answerMeta = merged
+    this.#answerMeta = merged
   }
 
   /** Aborts the signal (if anyone holds it) without ending the run: the handler may still answer. */
   abort(reason: CioError): void {
-    const controller = this.controller
+    const controller = this.#controller
     if (controller !== undefined && !controller.signal.aborted) controller.abort(reason)
   }
 
   /** The caller gave up: nothing more is answered, the signal aborts with `CANCELLED`. */
   cancel(): void {
-    if (this.state !== RUNNING) return
-    this.state = CANCELLED
-    this.release()
+    if (this.#state !== RUNNING) return
+    this.#state = CANCELLED
+    this.#release()
     const reason = cancelledReason(this)
     this.abort(reason)
     this.inner?.reject(reason)
@@ -238,9 +238,9 @@ export class RequestRun implements RpcCall, ServedCall {
    * caller is answered with a `DRAINING` fault, so it knows to call elsewhere.
    */
   abandon(): void {
-    if (this.state !== RUNNING) return
+    if (this.#state !== RUNNING) return
     const reason = new CioError(codes.DRAINING, `${quote(this.action)} was abandoned: this side drained and its time ran out`, { details: { action: this.action, id: this.id } })
-    this.fault(codes.DRAINING, reason.message)
+    this.#fault(codes.DRAINING, reason.message)
     this.abort(reason)
     this.inner?.reject(reason)
   }
@@ -252,19 +252,19 @@ export class RequestRun implements RpcCall, ServedCall {
    * the common case pays no table writes.
    */
   track(): void {
-    if (this.tracked) return
-    this.tracked = true
+    if (this.#tracked) return
+    this.#tracked = true
     ;(this.peer._runs ??= new Map()).set(this.id, this)
   }
 
   /** Leaves the peer's table of runs, its count of requests being answered and the deadline queues; once per run. */
-  private release(): void {
-    if (this.tracked) {
+  #release(): void {
+    if (this.#tracked) {
       const runs = this.peer._runs
       if (runs?.get(this.id) === this) runs.delete(this.id)
     }
     answered(this.peer)
-    if (this.expiry !== undefined) cancelExpiry(this.expiry)
+    if (this.#expiry !== undefined) cancelExpiry(this.#expiry)
   }
 
   /**
@@ -275,56 +275,56 @@ export class RequestRun implements RpcCall, ServedCall {
   step(last: unknown): void {
     const peer = this.peer
     // Cancelled while a handler ran: the rest of them are not wanted.
-    if (this.state !== RUNNING) return
+    if (this.#state !== RUNNING) return
     try {
       for (;;) {
         // Read afresh each turn: a handler that adds the peer's first own
         // handler replaces the (possibly shared) array, and the new registry
         // must take part in this very run.
-        const registry = peer._registries[this.registry]
+        const registry = peer._registries[this.#registry]
         if (registry === undefined) {
-          if (this.phase === 1) break
-          this.phase = 1
-          this.registry = 0
-          this.index = 0
+          if (this.#phase === 1) break
+          this.#phase = 1
+          this.#registry = 0
+          this.#index = 0
           continue
         }
         let value: unknown
-        if (this.phase === 0) {
-          const handler = registry._catchAll[this.index++]
+        if (this.#phase === 0) {
+          const handler = registry._catchAll[this.#index++]
           if (handler === undefined) {
-            this.registry++
-            this.index = 0
+            this.#registry++
+            this.#index = 0
             continue
           }
-          this.ran = true
-          value = this.invoke(handler, this.action)
+          this.#ran = true
+          value = this.#invoke(handler, this.action)
         } else {
-          const handler = registry._actions.get(this.action)?.[this.index++]
+          const handler = registry._actions.get(this.action)?.[this.#index++]
           if (handler === undefined) {
-            this.registry++
-            this.index = 0
+            this.#registry++
+            this.#index = 0
             continue
           }
-          this.ran = true
-          value = this.invoke(handler, undefined)
+          this.#ran = true
+          value = this.#invoke(handler, undefined)
         }
         if (isPromiseLike(value)) {
           // Only handlers that really are asynchronous pay for the closures and the table.
           this.track()
           Promise.resolve(value).then(
             (result) => this.step(result),
-            (error: unknown) => this.handlersFailed(error),
+            (error: unknown) => this.#handlersFailed(error),
           )
           return
         }
         last = value
       }
     } catch (error) {
-      this.handlersFailed(error)
+      this.#handlersFailed(error)
       return
     }
-    if (!this.ran) this.handlersFailed(new RpcFault(codes.UNKNOWN_ACTION, `no handler for action ${quote(this.action)}`))
+    if (!this.#ran) this.#handlersFailed(new RpcFault(codes.UNKNOWN_ACTION, `no handler for action ${quote(this.action)}`))
     else if (this.inner !== undefined) {
       this.result = last
       this.inner.resolve()
@@ -337,7 +337,7 @@ export class RequestRun implements RpcCall, ServedCall {
    * serving.ts for why not always the store). `action` is given for a
    * catch-all, undefined for an action's handler.
    */
-  private invoke(handler: RpcCatchAll | RpcHandler, action: string | undefined): unknown {
+  #invoke(handler: RpcCatchAll | RpcHandler, action: string | undefined): unknown {
     if (!this.peer.propagateDeadlines) return action === undefined ? (handler as RpcHandler)(this.body, this) : (handler as RpcCatchAll)(action, this.body, this)
     if (runsAsync(handler)) {
       return action === undefined ? serving.run(this, handler as RpcHandler, this.body, this) : serving.run(this, handler as RpcCatchAll, action, this.body, this)
@@ -356,7 +356,7 @@ export class RequestRun implements RpcCall, ServedCall {
     return value
   }
 
-  private handlersFailed(error: unknown): void {
+  #handlersFailed(error: unknown): void {
     if (this.inner !== undefined) this.inner.reject(error)
     else this.fail(error)
   }
@@ -364,30 +364,30 @@ export class RequestRun implements RpcCall, ServedCall {
   /** @internal Answers with `result`. */
   succeed(result: unknown): void {
     if (!hasJsonForm(result, true)) {
-      this.fault(codes.INTERNAL_ERROR, `the handler of ${quote(this.action)} returned a ${typeof result}, which has no JSON form`)
+      this.#fault(codes.INTERNAL_ERROR, `the handler of ${quote(this.action)} returned a ${typeof result}, which has no JSON form`)
       return
     }
-    this.send(result === undefined ? { id: this.id } : { id: this.id, result })
+    this.#send(result === undefined ? { id: this.id } : { id: this.id, result })
   }
 
   /** @internal Answers with what was thrown. */
   fail(error: unknown): void {
-    if (error instanceof RpcFault) this.fault(error.code, error.message)
-    else if (error instanceof Error) this.fault(codes.INTERNAL_ERROR, error.message)
-    else if (!hasJsonForm(error, false)) this.fault(codes.INTERNAL_ERROR, `the handler of ${quote(this.action)} threw a ${typeof error}, which has no JSON form`)
-    else this.send({ id: this.id, error })
+    if (error instanceof RpcFault) this.#fault(error.code, error.message)
+    else if (error instanceof Error) this.#fault(codes.INTERNAL_ERROR, error.message)
+    else if (!hasJsonForm(error, false)) this.#fault(codes.INTERNAL_ERROR, `the handler of ${quote(this.action)} threw a ${typeof error}, which has no JSON form`)
+    else this.#send({ id: this.id, error })
   }
 
-  private fault(code: CioErrorCode, message: string): void {
-    this.send({ id: this.id, fault: { code, message } })
+  #fault(code: CioErrorCode, message: string): void {
+    this.#send({ id: this.id, fault: { code, message } })
   }
 
   /** Encodes and writes a response; an unencodable one becomes a fault. */
-  private send(message: Answer): void {
-    if (this.state !== RUNNING) return
-    this.state = DONE
-    this.release()
-    if (this.answerMeta !== undefined) message.meta = this.answerMeta
+  #send(message: Answer): void {
+    if (this.#state !== RUNNING) return
+    this.#state = DONE
+    this.#release()
+    if (this.#answerMeta !== undefined) message.meta = this.#answerMeta
     const framed = this.peer.framed
     // Gone: the caller's side has already failed the call with DISCONNECTED.
     if (framed.closed || !framed.socket.writable) return

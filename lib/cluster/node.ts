@@ -11,6 +11,7 @@ import { CioError, codes, describeError } from '../errors.js'
 import type { ByAgent, SendOutcome } from '../agent/calls.js'
 import { parseName } from '../agent/names.js'
 import type { ClusterEngine, FanoutTarget, RouteResult } from './engine.js'
+import { AgentLocations } from './locations.js'
 import { failureToWire, faultError, lostError, outcomeToWire } from './outcomes.js'
 import { PendingCall, PendingFanout, type AgentFailure } from './pending.js'
 import type { ClusterAgent, ClusterHost, ClusterLink, ClusterNodeInfo, ClusterStats } from './types.js'
@@ -52,6 +53,8 @@ export class ClusterNode implements ClusterLink {
   readonly #fanouts = new Map<number, PendingFanout>()
   /** Highest call id accepted from each node: its ids only grow, so a replayed message is refused. */
   readonly #lastSeen = new Map<string, number>()
+  /** Where remote agents were last reached: a call to them is then one PUBLISH, no lookup. */
+  readonly #locations = new AgentLocations()
   /** Other live nodes, as the last heartbeat saw them. */
   #live = new Set<string>()
   #epoch: string | undefined
@@ -259,7 +262,8 @@ export class ClusterNode implements ClusterLink {
 
   // ---- remote calls made here ----
 
-  #route(call: PendingCall): void {
+  /** Sends `call` to the node it was last reached on when that node is live, else looks its owner up in Redis (`useHint` false: always). */
+  #route(call: PendingCall, useHint = true): void {
     const left = Math.floor(call.remaining())
     const host = this.#host as ClusterHost
     const payload = this.#encode({ v: 1, t: 'call', id: call.id, from: this.#nodeId as string, name: call.name, action: call.action, body: call.message, ttl: Math.max(1, left) })
@@ -267,19 +271,42 @@ export class ClusterNode implements ClusterLink {
       call.reject(new CioError(codes.INVALID_ARGUMENT, `The message of ${JSON.stringify(call.action)} is over the cluster's maxMessageBytes (${this.#options.maxMessageBytes}).`, { details: { action: call.action, limit: this.#options.maxMessageBytes } }))
       return
     }
-    this.#engine.route(call.name, parseName(host.nameFormat, call.name) ?? 0, payload).then(
-      (result) => this.#routed(call, result),
-      (error: unknown) => call.reject(unavailable(`Cannot call ${JSON.stringify(call.action)} on agent ${call.name}: Redis cannot be reached (${describeError(error)}).`, error, { name: call.name, action: call.action, delivered: false })),
-    )
+    const failed = (error: unknown): void => call.reject(unavailable(`Cannot call ${JSON.stringify(call.action)} on agent ${call.name}: Redis cannot be reached (${describeError(error)}).`, error, { name: call.name, action: call.action, delivered: false }))
+    const hint = useHint ? this.#locations.get(call.name) : undefined
+    if (hint !== undefined && this.#live.has(hint)) {
+      call.node = hint
+      this.#engine.publish(hint, payload).then((receivers) => this.#sentOnHint(call, hint, receivers), failed)
+      return
+    }
+    this.#engine.route(call.name, parseName(host.nameFormat, call.name) ?? 0, payload).then((result) => this.#routed(call, result), failed)
+  }
+
+  /** Nobody listened where the agent was last seen: it may be elsewhere by now, so Redis decides (and reports a dead node). */
+  #sentOnHint(call: PendingCall, node: string, receivers: number): void {
+    if (call.settled || receivers > 0) return
+    this.#locations.forget(call.name, node)
+    call.node = undefined
+    this.#renumber(call)
+    this.#route(call, false)
+  }
+
+  /** A new id for a call sent again: the receiving node refuses ids it has seen passed. */
+  #renumber(call: PendingCall): void {
+    this.#calls.delete(call.id)
+    call.id = this.#nextId++
+    this.#calls.set(call.id, call)
   }
 
   #routed(call: PendingCall, result: RouteResult): void {
     if (call.settled) return
     const { name } = call
+    if (result.kind !== 'sent') this.#locations.forget(name, undefined)
     switch (result.kind) {
       case 'sent':
         call.node = result.node
+        if (result.receivers > 0) this.#locations.set(name, result.node)
         if (result.receivers === 0) {
+          this.#locations.forget(name, result.node)
           call.reject(lostError(codes.AGENT_NOT_CONNECTED, `The agent ${name} is not reachable: its node ${result.node} has no inbox subscriber.`, codes.NODE_LOST, { name, node: result.node, delivered: false }))
         } else if (!this.#live.has(result.node)) {
           // A node no heartbeat here has seen yet: track it, so that its loss fails this call too.
@@ -307,13 +334,13 @@ export class ClusterNode implements ClusterLink {
     }
     if ('fault' in outcome && outcome.fault !== undefined) {
       // Not delivered: the agent left that node before the call arrived; it may be elsewhere now.
-      if (outcome.fault.code === codes.AGENT_NOT_CONNECTED && !reply.delivered && !call.rerouted && call.remaining() >= 1) {
+      const left = outcome.fault.code === codes.AGENT_NOT_CONNECTED && !reply.delivered
+      if (left) this.#locations.forget(call.name, reply.node)
+      if (left && !call.rerouted && call.remaining() >= 1) {
         call.rerouted = true
         call.node = undefined
-        this.#calls.delete(call.id)
-        call.id = this.#nextId++
-        this.#calls.set(call.id, call)
-        this.#route(call)
+        this.#renumber(call)
+        this.#route(call, false)
         return true
       }
       call.reject(faultError(outcome.fault, reply.node))
@@ -433,6 +460,7 @@ export class ClusterNode implements ClusterLink {
     if (this.#closed || !this.#up) return
     this.#up = false
     this.#wasDown = true
+    this.#locations.clear()
     const failure: AgentFailure = (name, node) => lostError(codes.DISCONNECTED, `The call to agent ${name} on node ${node} ended: this node lost its Redis inbox, so the answer could not arrive.`, codes.CLUSTER_UNAVAILABLE, { name, node })
     for (const call of [...this.#calls.values()]) call.reject(failure(call.name, call.node ?? '?'))
     for (const fanout of [...this.#fanouts.values()]) fanout.failAll(failure)
@@ -453,6 +481,7 @@ export class ClusterNode implements ClusterLink {
       if (lost) {
         this.#grace = GRACE_BEATS
         host.log?.('cluster: Redis lost its data; re-seeding the counter and re-claiming names')
+        this.#locations.clear()
         host.emit('clusterDataLost')
       } else if (this.#grace > 0) this.#grace--
       this.#track(beat.live)
@@ -487,6 +516,7 @@ export class ClusterNode implements ClusterLink {
 
   #nodeLost(node: string): void {
     this.#lastSeen.delete(node)
+    this.#locations.forgetNode(node)
     const failure: AgentFailure = (name) => lostError(codes.DISCONNECTED, `The call to agent ${name} ended: its node ${node} stopped renewing its lease.`, codes.NODE_LOST, { name, node })
     for (const call of [...this.#calls.values()]) if (call.node === node) call.reject(failure(call.name, node))
     for (const fanout of [...this.#fanouts.values()]) fanout.failNode(node, failure)

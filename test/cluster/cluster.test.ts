@@ -240,3 +240,29 @@ t.test('cluster - a hook calling an agent on another node passes on its deadline
   t.ok(farGiven > 0 && farGiven <= 5000, `sendAll: the far agent was given ${Math.round(farGiven)} ms`)
   t.equal(all[caller.name], 'near')
 })
+
+t.test('cluster - a node remembered for an agent goes stale: the agent moved, then its node closed; repeated calls skip the lookup', async (t) => {
+  if (!needRedis(t)) return
+  const redis = await startRedis(t)
+  const [a, b, c] = [await startNode(t, redis.path, 'a'), await startNode(t, redis.path, 'b'), await startNode(t, redis.path, 'c')]
+  const raw = new Redis({ path: redis.path })
+  t.teardown(() => raw.disconnect())
+  const lookups = async (): Promise<number> => Number((await raw.info('commandstats')).match(/^cmdstat_evalsha:calls=(\d+)/m)?.[1] ?? 0)
+  const moving = await clusterAgent(t, b.port)
+  t.equal(await a.server.sendTo(moving.name, 'who'), moving.name, 'reached on b')
+  const before = await lookups()
+  for (let i = 0; i < 20; i++) await a.server.sendTo(moving.name, 'who')
+  t.ok((await lookups()) - before < 10, 'calls to a remembered agent publish without the lookup script (heartbeats aside)')
+  await moving.agent.close()
+  const moved = await clusterAgent(t, c.port, moving.name)
+  await until(async () => (await a.server.listAgents()).some((x) => x.name === moving.name && x.node === c.server.nodeId), 3000, 'the move')
+  t.equal(await a.server.sendTo(moved.name, 'who'), moving.name, 'reached on c after b answered that it no longer has it')
+  t.equal(await a.server.sendTo(moved.name, 'who'), moving.name, 'and again')
+  const staying = await clusterAgent(t, b.port)
+  t.equal(await a.server.sendTo(staying.name, 'who'), staying.name, 'reached on b')
+  await b.server.close()
+  const error = (await a.server.sendTo(staying.name, 'who').catch((e: unknown) => e)) as CioError
+  t.equal(error.code, codes.AGENT_NOT_CONNECTED, `its node closed: nobody listens there, Redis is asked, AGENT_NOT_CONNECTED (${error.message})`)
+  t.equal(await c.server.sendTo(moved.name, 'who').catch(() => 'local'), moved.name, 'local agents stay local')
+  t.ok(settledAll([a, c]), 'nothing pending')
+})

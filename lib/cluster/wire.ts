@@ -10,7 +10,7 @@
  * write to Redis still cannot call agents. Every function here is pure.
  */
 import { createHmac, hkdfSync, timingSafeEqual, type KeyObject } from 'node:crypto'
-import { dropPrototypeKeys } from '../agent/store.js'
+import { parseWithoutPrototypeKeys } from '../agent/store.js'
 import { isAgentName } from '../agent/protocol.js'
 import type { ByAgent } from '../agent/calls.js'
 import { isValidTimeout } from '../rpc/validate.js'
@@ -119,7 +119,7 @@ export function decodeMessage(key: Buffer, text: string, maxBytes: number): Clus
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'signature'
   let value: unknown
   try {
-    value = JSON.parse(json, dropPrototypeKeys)
+    value = parseWithoutPrototypeKeys(json)
   } catch {
     return 'json'
   }

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { clusterKey, decodeMessage, encodeMessage, type ClusterMessage } from '../../lib/cluster/wire.js'
+import { createHmac } from 'node:crypto'
+import { clusterKey, decodeMessage, encodeMessage, type CallMessage, type ClusterMessage } from '../../lib/cluster/wire.js'
 import { handshakeKey } from '../../lib/agent/handshake.js'
 import { failureToWire, outcomeFromWire } from '../../lib/cluster/outcomes.js'
 import { CioError, codes } from '../../lib/errors.js'
@@ -28,6 +29,18 @@ t.test('cluster wire - malformed, oversized and tampered text is refused with it
   const json = '{"v":1,"t":"call","id":1,"from":"x","name":"A1","action":"a","ttl":5,"body":{"__proto__":{"p":1}}}'
   const text = `${encodeMessage(key, call).slice(0, 43)}.${json}`
   t.equal(decodeMessage(key, text, 4096), 'signature', 'the signature covers the exact text')
+})
+
+t.test('cluster wire - prototype keys are dropped however the JSON spells them', async (t) => {
+  const sign = (json: string): string => `${createHmac('sha256', key).update(json).digest('base64url')}.${json}`
+  for (const [spelling, json] of [
+    ['plain', '{"v":1,"t":"call","id":1,"from":"x","name":"A1","action":"a","ttl":5,"body":{"__proto__":{"p":1},"constructor":{"prototype":{"q":1}},"kept":1}}'],
+    ['escaped', '{"v":1,"t":"call","id":1,"from":"x","name":"A1","action":"a","ttl":5,"body":{"\\u005f_proto__":{"p":1},"c\\u006fnstructor":{"prototype":{"q":1}},"kept":1}}'],
+  ] as const) {
+    const message = decodeMessage(key, sign(json), 4096) as CallMessage
+    t.same(Object.keys(message.body as object), ['kept'], `${spelling}: only the harmless key is left`)
+    t.equal(({} as Record<string, unknown>).p, undefined, `${spelling}: Object.prototype untouched`)
+  }
 })
 
 t.test('cluster wire - outcomes: CioError as a fault with details.node, plain values unchanged', async (t) => {

@@ -15,7 +15,8 @@ import { AgentLocations } from './locations.js'
 import { failureToWire, faultError, lostError, outcomeToWire } from './outcomes.js'
 import { PendingCall, PendingFanout, type AgentFailure } from './pending.js'
 import type { ClusterAgent, ClusterHost, ClusterLink, ClusterNodeInfo, ClusterStats } from './types.js'
-import { clusterKey, decodeMessage, encodeMessage, type AllMessage, type AllReplyMessage, type CallMessage, type ClusterMessage, type ReplyMessage, type WireOutcome } from './wire.js'
+import { Outbox } from './outbox.js'
+import { clusterKey, decodeMessage, encodeMessage, signJson, type AllMessage, type AllReplyMessage, type BatchMessage, type CallMessage, type ClusterMessage, type ReplyMessage, type WireOutcome } from './wire.js'
 
 /** The timing and limits of a node, checked by the engine's factory. */
 export interface ClusterNodeOptions {
@@ -32,6 +33,8 @@ const GRACE_BEATS = 2
 const RECONCILE_BEATS = 30
 /** The most a remote call keeps back so that the answering node's TIMEOUT arrives before the caller gives up. */
 const MAX_GRACE = 250
+
+function ignore(): void {}
 
 function unavailable(message: string, cause?: unknown, details: Record<string, unknown> = {}): CioError {
   return new CioError(codes.CLUSTER_UNAVAILABLE, message, { cause, details })
@@ -55,6 +58,8 @@ export class ClusterNode implements ClusterLink {
   readonly #lastSeen = new Map<string, number>()
   /** Where remote agents were last reached: a call to them is then one PUBLISH, no lookup. */
   readonly #locations = new AgentLocations()
+  /** Calls on remembered locations and answers, sent once per turn and node. */
+  #outbox: Outbox | undefined
   /** Other live nodes, as the last heartbeat saw them. */
   #live = new Set<string>()
   #epoch: string | undefined
@@ -84,6 +89,7 @@ export class ClusterNode implements ClusterLink {
     if (this.#host !== undefined) throw new CioError(codes.INVALID_OPTION, 'This cluster link already serves an agent server: make one redisCluster() per AgentServer.', { details: { option: 'cluster' } })
     this.#host = host
     this.#key = clusterKey(host.secret)
+    this.#outbox = new Outbox((node, text) => this.#engine.publish(node, text), this.#key, this.#options.maxMessageBytes)
     const nodeName = this.#options.nodeName ?? `${hostname()}:${process.pid}`
     this.#nodeId = `${nodeName}~${randomBytes(6).toString('base64url')}`
     this.#engine.start({ nodeId: this.#nodeId, nodeName, started: Date.now(), log: host.log }, {
@@ -168,6 +174,8 @@ export class ClusterNode implements ClusterLink {
     let targets: FanoutTarget[]
     try {
       if (payload === undefined) throw new CioError(codes.INVALID_ARGUMENT, `The message of ${JSON.stringify(action)} is over the cluster's maxMessageBytes (${this.#options.maxMessageBytes}).`)
+      // What is queued leaves first: a node's ids must reach every other node in order.
+      this.#outbox?.flush()
       targets = await this.#engine.fanout(payload)
     } catch (error) {
       fanout.failAll(() => error)
@@ -210,6 +218,7 @@ export class ClusterNode implements ClusterLink {
     this.#closed = true
     clearInterval(this.#timer)
     this.#settleJoin()
+    this.#outbox?.clear()
     const reason = (name: string, node: string): CioError => lostError(codes.DISCONNECTED, `The call to agent ${name} on node ${node} ended: this agent server closed.`, codes.CLOSED, { name, node })
     for (const call of [...this.#calls.values()]) call.reject(reason(call.name, call.node ?? '?'))
     for (const fanout of [...this.#fanouts.values()]) fanout.failAll(reason)
@@ -266,8 +275,9 @@ export class ClusterNode implements ClusterLink {
   #route(call: PendingCall, useHint = true): void {
     const left = Math.floor(call.remaining())
     const host = this.#host as ClusterHost
-    const payload = this.#encode({ v: 1, t: 'call', id: call.id, from: this.#nodeId as string, name: call.name, action: call.action, body: call.message, ttl: Math.max(1, left) })
-    if (payload === undefined) {
+    const outbox = this.#outbox as Outbox
+    const json = JSON.stringify({ v: 1, t: 'call', id: call.id, from: this.#nodeId as string, name: call.name, action: call.action, body: call.message, ttl: Math.max(1, left) } satisfies CallMessage)
+    if (!outbox.fits(json)) {
       call.reject(new CioError(codes.INVALID_ARGUMENT, `The message of ${JSON.stringify(call.action)} is over the cluster's maxMessageBytes (${this.#options.maxMessageBytes}).`, { details: { action: call.action, limit: this.#options.maxMessageBytes } }))
       return
     }
@@ -275,10 +285,11 @@ export class ClusterNode implements ClusterLink {
     const hint = useHint ? this.#locations.get(call.name) : undefined
     if (hint !== undefined && this.#live.has(hint)) {
       call.node = hint
-      this.#engine.publish(hint, payload).then((receivers) => this.#sentOnHint(call, hint, receivers), failed)
+      outbox.push(hint, json, { sent: (receivers) => this.#sentOnHint(call, hint, receivers), failed })
       return
     }
-    this.#engine.route(call.name, parseName(host.nameFormat, call.name) ?? 0, payload).then((result) => this.#routed(call, result), failed)
+    outbox.flush()
+    this.#engine.route(call.name, parseName(host.nameFormat, call.name) ?? 0, signJson(this.#key, json)).then((result) => this.#routed(call, result), failed)
   }
 
   /** Nobody listened where the agent was last seen: it may be elsewhere by now, so Redis decides (and reports a dead node). */
@@ -414,17 +425,36 @@ export class ClusterNode implements ClusterLink {
   }
 
   #reply(to: string, message: ReplyMessage | AllReplyMessage): void {
-    let payload = this.#encode(message)
-    if (payload === undefined && message.t === 'reply') {
-      payload = this.#encode({ ...message, outcome: { ok: false, fault: { code: codes.INVALID_MESSAGE, message: `The agent's answer is over the cluster's maxMessageBytes (${this.#options.maxMessageBytes}).` } } })
+    if (this.#closed) return
+    const outbox = this.#outbox as Outbox
+    const lost = (error: unknown): void => this.#host?.log?.(`cluster: an answer to node ${to} was lost (${describeError(error)}); the caller's deadline settles it`)
+    if (message.t === 'allReply') {
+      const payload = this.#encode(message)
+      if (payload === undefined) return
+      outbox.flush()
+      this.#engine.publish(to, payload).catch(lost)
+      return
     }
-    if (payload === undefined || this.#closed) return
-    this.#engine.publish(to, payload).catch((error: unknown) => this.#host?.log?.(`cluster: an answer to node ${to} was lost (${describeError(error)}); the caller's deadline settles it`))
+    let json = JSON.stringify(message)
+    if (!outbox.fits(json)) {
+      json = JSON.stringify({ ...message, outcome: { ok: false, fault: { code: codes.INVALID_MESSAGE, message: `The agent's answer is over the cluster's maxMessageBytes (${this.#options.maxMessageBytes}).` } } } satisfies ReplyMessage)
+      if (!outbox.fits(json)) return
+    }
+    outbox.push(to, json, { sent: ignore, failed: lost })
   }
 
   #onMessage(text: string): void {
     if (this.#host === undefined || this.#closed) return
     const message = decodeMessage(this.#key, text, this.#options.maxMessageBytes)
+    if (typeof message !== 'string' && message.t === 'batch') {
+      for (const item of message.items) this.#onOne(item)
+      return
+    }
+    this.#onOne(message)
+  }
+
+  #onOne(message: Exclude<ClusterMessage, BatchMessage> | string): void {
+    const host = this.#host as ClusterHost
     let accepted: boolean
     if (typeof message === 'string') accepted = false
     else if (message.t === 'reply') accepted = this.#onReply(message)
@@ -440,7 +470,7 @@ export class ClusterNode implements ClusterLink {
     if (accepted) this.#counts.accepted++
     else {
       this.#counts.dropped++
-      this.#host.log?.(`cluster: dropped a message (${typeof message === 'string' ? message : `${message.t} ${message.id} answering nothing pending, or replayed`})`)
+      host.log?.(`cluster: dropped a message (${typeof message === 'string' ? message : `${message.t} ${message.id} answering nothing pending, or replayed`})`)
     }
   }
 

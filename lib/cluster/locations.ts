@@ -9,6 +9,7 @@
 /** The most names remembered: past it the oldest entry goes, so memory stays bounded whatever the cluster's size. */
 const MAX_ENTRIES = 20_000
 
+/** Remote agent name → the node it was last reached on, bounded. */
 export class AgentLocations {
   readonly #nodeOf = new Map<string, string>()
 

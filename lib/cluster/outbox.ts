@@ -19,8 +19,10 @@ interface Item extends Delivery {
   json: string
 }
 
+/** Publishes signed text to a node's inbox; resolves with the subscribers reached. */
 export type Publish = (node: string, text: string) => Promise<number>
 
+/** The per-node queues of one cluster node's outgoing calls and answers. */
 export class Outbox {
   readonly #queues = new Map<string, Item[]>()
   readonly #publish: Publish

@@ -67,12 +67,13 @@ t.test('cluster - sendAllSettled names each outcome across nodes, slow agents as
   const nodes = [await startNode(t, redis.path, 'a'), await startNode(t, redis.path, 'b')]
   const agents = await Promise.all([0, 1, 0, 1, 1].map((i) => clusterAgent(t, nodes[i]!.port)))
   const slow = agents[4]!
-  slow.agent.onHook('who', () => new Promise((resolve) => setTimeout(resolve, 2000, 'late')))
+  // Deadlines with room for a loaded machine: the answering node keeps back a tenth of 1500 ms for the way back.
+  slow.agent.onHook('who', () => new Promise((resolve) => setTimeout(resolve, 3000, 'late')))
   const thrower = agents[1]!
   thrower.agent.onHook('who', () => {
     throw { plain: 'value' }
   })
-  const results = await nodes[0]!.server.sendAllSettled('who', undefined, 600)
+  const results = await nodes[0]!.server.sendAllSettled('who', undefined, 1500)
   t.same(Object.keys(results).slice(0, 2).sort(), [agents[0]!.name, agents[2]!.name].sort(), 'local agents first')
   t.equal(Object.keys(results).length, 5, 'every agent of every node named')
   t.same(results[agents[3]!.name], { ok: true, value: agents[3]!.name }, 'a remote answer')
@@ -80,10 +81,10 @@ t.test('cluster - sendAllSettled names each outcome across nodes, slow agents as
   t.equal(timedOut.error.code, codes.TIMEOUT, 'the slow one: TIMEOUT')
   t.equal(timedOut.error.details.node, nodes[1]!.server.nodeId, 'with details.node')
   t.same((results[thrower.name] as { error: unknown }).error, { plain: 'value' }, 'a thrown plain value arrives unchanged')
-  const failure = await nodes[0]!.server.sendAll('who', undefined, 600).catch((e: unknown) => e as CioError)
+  const failure = await nodes[0]!.server.sendAll('who', undefined, 1500).catch((e: unknown) => e as CioError)
   t.equal((failure as CioError).code, codes.SEND_ALL_FAILED)
   t.equal(Object.keys((failure as CioError).details.results as object).length, 5, 'SEND_ALL_FAILED holds every outcome')
-  await until(() => settledAll(nodes), 3000, 'the late answer')
+  await until(() => settledAll(nodes), 6000, 'the late answer')
   t.ok(settledAll(nodes), 'nothing pending')
 })
 

@@ -44,8 +44,12 @@ export interface ClusterStats {
 
 /** What an agent server gives its cluster link (see {@link ClusterLink.attach}). */
 export interface ClusterHost {
-  /** The agents' secret: the key that signs messages between nodes is derived from it. */
-  readonly secret: KeyObject
+  /**
+   * The agents' handshake key, scrypt(secret), once derived (off the event
+   * loop; rejects if that failed): the key that signs messages between nodes
+   * is derived from it, and the link starts its engine only then.
+   */
+  readonly key: Promise<KeyObject>
   /** The format of new agents' names. */
   readonly nameFormat: NameFormat
   readonly log: AgentLogger | undefined

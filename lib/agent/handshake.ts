@@ -44,7 +44,7 @@ export const MIN_SECRET_BYTES = 16
 /**
  * How the handshake key is derived from the secret: scrypt from
  * `node:crypto` with these parameters (N = 2^15, r = 8, p = 1: 32 MiB and
- * 50-270 ms of one core per derivation), a fixed salt naming the protocol, and a
+ * 100-270 ms of one core per derivation here), a fixed salt naming the protocol, and a
  * 32-byte output.
  */
 export const HANDSHAKE_KDF = { N: 32768, r: 8, p: 1, keyBytes: 32, salt: 'cio-agent/v1 handshake key', maxmem: 64 * 1024 * 1024 } as const
@@ -100,7 +100,7 @@ function keep(raw: Buffer): KeyObject {
 /**
  * The HMAC key of the handshake for a secret: scrypt(secret) with
  * {@link HANDSHAKE_KDF}, run on libuv's threadpool so the event loop keeps
- * serving every other connection meanwhile (50-270 ms). Derived once per
+ * serving every other connection meanwhile (100-270 ms). Derived once per
  * process and secret: callers during a derivation share it, later ones get
  * the same KeyObject; a failed derivation is forgotten, so the next call
  * tries again. A key this function made is used as it is. Throws

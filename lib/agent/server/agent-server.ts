@@ -64,7 +64,7 @@ export interface AgentServerEvents {
 function noop(): void {}
 
 /**
- * Accepts agents, starting to listen at construction. The README's Agents
+ * Accepts agents, listening once the handshake key is derived (see the constructor). The README's Agents
  * section has the options, the protocol and examples.
  */
 export class AgentServer extends CodedEmitter<AgentServerEvents> {

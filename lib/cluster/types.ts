@@ -77,7 +77,11 @@ export type ClusterEventName = 'nodeJoined' | 'nodeLost' | 'clusterDown' | 'clus
  * `redisCluster()` from `cio/redis`; one link serves one server.
  */
 export interface ClusterLink {
-  /** Starts the link for `host` (once). */
+  /**
+   * Binds the link to `host` (once: a second call throws `INVALID_OPTION`
+   * at once); its engine starts when `host.key` resolves, and never if the
+   * link was closed first.
+   */
   attach(host: ClusterHost): void
   /** A new name from the cluster's counter, owned by this node. Rejects `CLUSTER_UNAVAILABLE`. */
   allocate(): Promise<string>

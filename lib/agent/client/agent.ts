@@ -135,8 +135,10 @@ export class Agent extends CodedEmitter<AgentEvents> {
    * see every event: derives the handshake key from the secret (scrypt on
    * libuv's threadpool, so the constructor does not block; once per process
    * and secret, shared by its agents), then connects. The handshake
-   * timeout starts with the connection, after the derivation. Options may be a promise (websocket-agent's
-   * asynchronous conf): its mistakes are then emitted as `error`.
+   * timeout starts with the connection, after the derivation; a key that
+   * cannot be derived stops the agent with `INTERNAL_ERROR`. Options may be
+   * a promise (websocket-agent's asynchronous conf): its mistakes are then
+   * emitted as `error`.
    */
   constructor(options: AgentOptions | PromiseLike<AgentOptions>) {
     super()

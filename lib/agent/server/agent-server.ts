@@ -64,8 +64,9 @@ export interface AgentServerEvents {
 function noop(): void {}
 
 /**
- * Accepts agents, listening once the handshake key is derived (see the constructor). The README's Agents
- * section has the options, the protocol and examples.
+ * Accepts agents, listening once the handshake key is derived (see the
+ * constructor). The README's Agents section has the options, the protocol
+ * and examples.
  */
 export class AgentServer extends CodedEmitter<AgentServerEvents> {
   /** Plain TCP. */

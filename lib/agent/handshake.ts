@@ -20,9 +20,9 @@
  * server's proof goes to anyone who says hello, and with it each guess of
  * the secret can be tested offline; scrypt makes every such guess cost
  * tens of milliseconds and 32 MiB instead of a microsecond. k is derived
- * once per process and secret.
+ * once per process and secret, off the event loop (`deriveHandshakeKey`).
  */
-import { createHash, createHmac, createSecretKey, KeyObject, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, createSecretKey, KeyObject, randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto'
 import type { Socket } from 'node:net'
 import { TLSSocket } from 'node:tls'
 import { CioError, codes, describeError } from '../errors.js'
@@ -44,7 +44,7 @@ export const MIN_SECRET_BYTES = 16
 /**
  * How the handshake key is derived from the secret: scrypt from
  * `node:crypto` with these parameters (N = 2^15, r = 8, p = 1: 32 MiB and
- * some 50-100 ms per derivation), a fixed salt naming the protocol, and a
+ * 100-270 ms of one core per derivation here), a fixed salt naming the protocol, and a
  * 32-byte output.
  */
 export const HANDSHAKE_KDF = { N: 32768, r: 8, p: 1, keyBytes: 32, salt: 'cio-agent/v1 handshake key', maxmem: 64 * 1024 * 1024 } as const
@@ -66,30 +66,88 @@ export function secretKey(secret: unknown): KeyObject {
   })
 }
 
-/** Keys made by {@link handshakeKey}: given again, they are used as they are. */
+/** Keys made here: given again, they are used as they are. */
 const derivedKeys = new WeakSet<KeyObject>()
-/** Derived keys by a hash of their secret, so that many agents of one process derive once. */
-const derivedBySecret = new Map<string, KeyObject>()
+/**
+ * Derivations by a hash of their secret, so that many agents of one process
+ * derive once: the promise while scrypt runs, then the key as well.
+ */
+const derivedBySecret = new Map<string, { promise: Promise<KeyObject>; key?: KeyObject }>()
 const MAX_CACHED_KEYS = 64
+/** scrypt runs started by this process (see {@link derivationCount}). */
+let derivations = 0
+
+/** How many times this process has run the handshake's scrypt: tests and diagnostics check that many agents of one secret derive once. */
+export function derivationCount(): number {
+  return derivations
+}
+
+function cacheId(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('base64')
+}
+
+function remember(id: string, entry: { promise: Promise<KeyObject>; key?: KeyObject }): void {
+  if (derivedBySecret.size >= MAX_CACHED_KEYS) derivedBySecret.delete(derivedBySecret.keys().next().value as string)
+  derivedBySecret.set(id, entry)
+}
+
+function keep(raw: Buffer): KeyObject {
+  const key = createSecretKey(raw)
+  derivedKeys.add(key)
+  return key
+}
 
 /**
  * The HMAC key of the handshake for a secret: scrypt(secret) with
- * {@link HANDSHAKE_KDF}, computed once per process and secret (the first
- * call blocks for the derivation). Throws `INVALID_OPTION` like
- * {@link secretKey}.
+ * {@link HANDSHAKE_KDF}, run on libuv's threadpool so the event loop keeps
+ * serving every other connection meanwhile (100-270 ms). Derived once per
+ * process and secret: callers during a derivation share it, later ones get
+ * the same KeyObject; a failed derivation is forgotten, so the next call
+ * tries again. A key this function made is used as it is. Throws
+ * `INVALID_OPTION` at once, like {@link secretKey}; rejects with the
+ * error of `crypto.scrypt` if it fails.
+ */
+export function deriveHandshakeKey(secret: Secret): Promise<KeyObject> {
+  if (secret instanceof KeyObject && derivedKeys.has(secret)) return Promise.resolve(secret)
+  const bytes = secretKey(secret).export()
+  const id = cacheId(bytes)
+  const cached = derivedBySecret.get(id)
+  if (cached !== undefined) return cached.promise
+  const { N, r, p, keyBytes, salt, maxmem } = HANDSHAKE_KDF
+  derivations += 1
+  const entry: { promise: Promise<KeyObject>; key?: KeyObject } = {
+    promise: new Promise<KeyObject>((resolve, reject) => {
+      scrypt(bytes, salt, keyBytes, { N, r, p, maxmem }, (error, raw) => {
+        if (error !== null) {
+          if (derivedBySecret.get(id) === entry) derivedBySecret.delete(id)
+          reject(error)
+          return
+        }
+        entry.key = keep(raw)
+        resolve(entry.key)
+      })
+    }),
+  }
+  remember(id, entry)
+  return entry.promise
+}
+
+/**
+ * {@link deriveHandshakeKey}, blocking the event loop for the derivation
+ * unless the key is already derived: for tests and tools that compute
+ * proofs by hand, never on a path that serves connections.
  */
 export function handshakeKey(secret: Secret): KeyObject {
   if (secret instanceof KeyObject && derivedKeys.has(secret)) return secret
   const bytes = secretKey(secret).export()
-  const id = createHash('sha256').update(bytes).digest('base64')
-  let key = derivedBySecret.get(id)
-  if (key === undefined) {
-    const { N, r, p, keyBytes, salt, maxmem } = HANDSHAKE_KDF
-    key = createSecretKey(scryptSync(bytes, salt, keyBytes, { N, r, p, maxmem }))
-    derivedKeys.add(key)
-    if (derivedBySecret.size >= MAX_CACHED_KEYS) derivedBySecret.delete(derivedBySecret.keys().next().value as string)
-    derivedBySecret.set(id, key)
-  }
+  const id = cacheId(bytes)
+  const cached = derivedBySecret.get(id)
+  if (cached?.key !== undefined) return cached.key
+  const { N, r, p, keyBytes, salt, maxmem } = HANDSHAKE_KDF
+  derivations += 1
+  const key = keep(scryptSync(bytes, salt, keyBytes, { N, r, p, maxmem }))
+  // An asynchronous derivation in flight keeps its entry; its callers get an equal key.
+  if (cached === undefined) remember(id, { promise: Promise.resolve(key), key })
   return key
 }
 

@@ -5,7 +5,7 @@
  * events that follow from them. The engine (Redis in `cio/redis`) is given
  * in; this file never loads a client.
  */
-import { randomBytes } from 'node:crypto'
+import { randomBytes, type KeyObject } from 'node:crypto'
 import { hostname } from 'node:os'
 import { CioError, codes, describeError } from '../errors.js'
 import type { ByAgent, SendOutcome } from '../agent/calls.js'
@@ -73,6 +73,8 @@ export class ClusterNode implements ClusterLink {
   #stale = false
   #timer: NodeJS.Timeout | undefined
   #closed = false
+  /** The engine was started (once the handshake key was derived). */
+  #started = false
   #joinWaiters: Array<() => void> = []
   readonly #counts = { dropped: 0, accepted: 0, serving: 0 }
 
@@ -88,11 +90,19 @@ export class ClusterNode implements ClusterLink {
   attach(host: ClusterHost): void {
     if (this.#host !== undefined) throw new CioError(codes.INVALID_OPTION, 'This cluster link already serves an agent server: make one redisCluster() per AgentServer.', { details: { option: 'cluster' } })
     this.#host = host
-    this.#key = clusterKey(host.secret)
-    this.#outbox = new Outbox((node, text) => this.#engine.publish(node, text), this.#key, this.#options.maxMessageBytes)
     const nodeName = this.#options.nodeName ?? `${hostname()}:${process.pid}`
-    this.#nodeId = `${nodeName}~${randomBytes(6).toString('base64url')}`
-    this.#engine.start({ nodeId: this.#nodeId, nodeName, started: Date.now(), log: host.log }, {
+    const nodeId = (this.#nodeId = `${nodeName}~${randomBytes(6).toString('base64url')}`)
+    // Nothing is signed or read before the key exists; a failed derivation is the server's to report.
+    host.key.then((key) => this.#start(host, key, nodeId, nodeName), ignore)
+  }
+
+  #start(host: ClusterHost, key: KeyObject, nodeId: string, nodeName: string): void {
+    if (this.#closed) return
+    this.#key = clusterKey(key)
+    // Made with the key; nothing is routed or answered before the engine is up, which is after this.
+    this.#outbox = new Outbox((node, text) => this.#engine.publish(node, text), this.#key, this.#options.maxMessageBytes)
+    this.#started = true
+    this.#engine.start({ nodeId, nodeName, started: Date.now(), log: host.log }, {
       message: (text) => this.#onMessage(text),
       up: () => this.#onUp(),
       down: (error) => this.#onDown(error),
@@ -223,7 +233,7 @@ export class ClusterNode implements ClusterLink {
     for (const call of [...this.#calls.values()]) call.reject(reason(call.name, call.node ?? '?'))
     for (const fanout of [...this.#fanouts.values()]) fanout.failAll(reason)
     try {
-      if (this.#host !== undefined) await this.#engine.leave()
+      if (this.#started) await this.#engine.leave()
     } catch (error) {
       this.#host?.log?.(`cluster: leaving failed (other nodes will see this node's lease expire): ${describeError(error)}`)
     }

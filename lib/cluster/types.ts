@@ -44,8 +44,12 @@ export interface ClusterStats {
 
 /** What an agent server gives its cluster link (see {@link ClusterLink.attach}). */
 export interface ClusterHost {
-  /** The agents' secret: the key that signs messages between nodes is derived from it. */
-  readonly secret: KeyObject
+  /**
+   * The agents' handshake key, scrypt(secret), once derived (off the event
+   * loop; rejects if that failed): the key that signs messages between nodes
+   * is derived from it, and the link starts its engine only then.
+   */
+  readonly key: Promise<KeyObject>
   /** The format of new agents' names. */
   readonly nameFormat: NameFormat
   readonly log: AgentLogger | undefined
@@ -73,7 +77,11 @@ export type ClusterEventName = 'nodeJoined' | 'nodeLost' | 'clusterDown' | 'clus
  * `redisCluster()` from `cio/redis`; one link serves one server.
  */
 export interface ClusterLink {
-  /** Starts the link for `host` (once). */
+  /**
+   * Binds the link to `host` (once: a second call throws `INVALID_OPTION`
+   * at once); its engine starts when `host.key` resolves, and never if the
+   * link was closed first.
+   */
   attach(host: ClusterHost): void
   /** A new name from the cluster's counter, owned by this node. Rejects `CLUSTER_UNAVAILABLE`. */
   allocate(): Promise<string>

@@ -1,4 +1,5 @@
 import { once } from 'node:events'
+import { randomBytes } from 'node:crypto'
 import t from 'tap'
 import { Redis } from 'ioredis'
 import { codes, CioError } from '../../lib/errors.js'
@@ -6,8 +7,11 @@ import { keyPrefix } from '../../lib/redis/index.js'
 import { batchJson, clusterKey, encodeMessage, signJson } from '../../lib/cluster/wire.js'
 import { handshakeKey } from '../../lib/agent/handshake.js'
 import { SECRET } from '../helpers/agents.js'
-import { needRedis, startRedis } from '../helpers/redis.js'
-import { clusterAgent, startNode, until, type TestNode } from './nodes.js'
+import { needRedis, redisCommand, startRedis } from '../helpers/redis.js'
+import { thrown } from '../helpers/errors.js'
+import { AgentServer } from '../../lib/agent/server/agent-server.js'
+import { redisCluster } from '../../lib/redis/index.js'
+import { CLUSTER_TIMING, clusterAgent, startNode, until, type TestNode } from './nodes.js'
 
 function settledAll(nodes: TestNode[]): boolean {
   return nodes.every((node) => node.link.stats().pending === 0 && node.link.stats().serving === 0)
@@ -291,4 +295,23 @@ t.test('cluster - calls and answers made in the same turn travel as one message 
   t.ok(used >= 2 * Math.ceil((200 * 380) / 4096), `split to fit 4096 bytes (${used} PUBLISH for 200 calls and their answers)`)
   t.ok(used < 100, 'far fewer PUBLISH than messages')
   t.ok(settledAll([a, b]), 'nothing pending')
+})
+
+t.test('cluster - a server closed while its handshake key is derived never joins; a link serving a server is refused at once', async (t) => {
+  if (!needRedis(t)) return
+  const redis = await startRedis(t)
+  const a = await startNode(t, redis.path, 'a')
+  const clients = async (): Promise<number> => (await redisCommand(redis.path, 'CLIENT LIST')).split('\n').filter((line) => line.includes('id=')).length
+  const before = await clients()
+  // A secret no other test derived: the key is not there when close() is called.
+  const secret = randomBytes(24).toString('base64')
+  const link = redisCluster({ redis: redis.path, nodeName: 'late', ...CLUSTER_TIMING })
+  const server = new AgentServer({ secret, port: 0, host: '127.0.0.1', heartbeatInterval: 0, cluster: link })
+  server.ready().catch(() => {})
+  await server.close()
+  await new Promise((resolve) => setTimeout(resolve, 3 * CLUSTER_TIMING.heartbeatInterval))
+  t.same((await a.link.listNodes()).map((node) => node.name), ['a'], 'the closed server never joined')
+  t.ok((await clients()) <= before, 'and opened no Redis connection')
+  const error = thrown(() => new AgentServer({ secret, port: 0, host: '127.0.0.1', cluster: a.link }))
+  t.equal(error.code, codes.INVALID_OPTION, 'a link already serving a server: thrown by the constructor, not later')
 })

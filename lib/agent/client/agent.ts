@@ -20,6 +20,7 @@ import { beat } from '../heartbeat.js'
 import { ensureClientListeners } from '../chains.js'
 import { addHooks, agentHookAdapter, type AgentCatchAll, type AgentHook, type HookMap } from '../hooks.js'
 import { resolveAgentOptions, type AgentOptions, type ResolvedAgentOptions } from './options.js'
+import { deriveHandshakeKey } from '../handshake.js'
 import { AgentNameStore } from './name-store.js'
 import { isReservedAction, type Welcome } from '../protocol.js'
 import { backoffDelay } from '../backoff.js'
@@ -123,12 +124,21 @@ export class Agent extends CodedEmitter<AgentEvents> {
   readonly #waiters = new Waiters()
   #stopReason: CioError | undefined
   #closing: Promise<void> | undefined
+  /** The handshake key (scrypt of the secret); the agent connects only once it is set. */
+  #key: KeyObject | undefined
+  /** Settles once the key is derived or failed (never rejects); undefined until the derivation starts. */
+  #keyed: Promise<void> | undefined
 
   /**
    * Checks the options (throws `INVALID_OPTION`, `CERT_READ`) and starts
-   * connecting once the current code has run, so listeners attached right
-   * after `new` see every event. Options may be a promise (websocket-agent's
-   * asynchronous conf): its mistakes are then emitted as `error`.
+   * once the current code has run, so listeners attached right after `new`
+   * see every event: derives the handshake key from the secret (scrypt on
+   * libuv's threadpool, so the constructor does not block; once per process
+   * and secret, shared by its agents), then connects. The handshake
+   * timeout starts with the connection, after the derivation; a key that
+   * cannot be derived stops the agent with `INTERNAL_ERROR`. Options may be
+   * a promise (websocket-agent's asynchronous conf): its mistakes are then
+   * emitted as `error`.
    */
   constructor(options: AgentOptions | PromiseLike<AgentOptions>) {
     super()
@@ -238,6 +248,8 @@ export class Agent extends CodedEmitter<AgentEvents> {
       await closed
     }
     await this.#names?.idle()
+    // A derivation still running (close() right after new) ends before close() resolves: nothing is left behind.
+    await this.#keyed
   }
 
   async #start(promised: Promise<{ value: AgentOptions } | { error: unknown }> | undefined): Promise<void> {
@@ -256,11 +268,20 @@ export class Agent extends CodedEmitter<AgentEvents> {
       this.#stop(error instanceof CioError ? error : new CioError(codes.INVALID_OPTION, `The agent's conf failed: ${describeError(error)}`, { cause: error }))
       return
     }
-    const store = this.#options?.store
-    if (store !== undefined) {
-      this.#names = new AgentNameStore(store, (error) => emitError(this, error, this.#options?.log))
+    // Closed (or stopped) before starting: nothing to derive.
+    if (this.#state !== State.STARTING) return
+    const o = this.#options as ResolvedAgentOptions
+    this.#keyed = deriveHandshakeKey(o.secret).then(
+      (key) => {
+        this.#key = key
+      },
+      (cause: unknown) => this.#stop(new CioError(codes.INTERNAL_ERROR, `The handshake key could not be derived from the secret: ${describeError(cause)}`, { cause })),
+    )
+    if (o.store !== undefined) {
+      this.#names = new AgentNameStore(o.store, (error) => emitError(this, error, o.log))
       this.#name ??= await this.#names.load()
     }
+    await this.#keyed
     if (this.#state === State.STARTING) this.#connect()
   }
 
@@ -277,7 +298,8 @@ export class Agent extends CodedEmitter<AgentEvents> {
       return this.agent.#hooks
     }
     get secret(): KeyObject {
-      return (this.agent.#options as ResolvedAgentOptions).secret
+      // Set before the first connection: none is made without it.
+      return this.agent.#key as KeyObject
     }
     get handshakeTimeout(): number {
       return (this.agent.#options as ResolvedAgentOptions).handshakeTimeout

@@ -8,7 +8,7 @@ import type { Cio } from '../../core/types.js'
 import { CioError, codes } from '../../errors.js'
 import { checkMs, checkStore, optionsWithRole, passedOptions, resolveLogger, type OptionRole } from '../options.js'
 import type { AgentLogger } from '../events.js'
-import { handshakeKey, type Secret } from '../handshake.js'
+import { secretKey, type Secret } from '../handshake.js'
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, type AgentCommonOptions } from '../options.js'
 import type { DataStore, StoreDoc } from '../store.js'
 import { collectTls, hasTlsMaterial, rejectUnknown } from '../tls.js'
@@ -47,6 +47,7 @@ export interface AgentOptions extends AgentCommonOptions, CertOptions {
 
 /** The options once checked. */
 export interface ResolvedAgentOptions {
+  /** The secret, checked; the handshake's HMAC key is derived from it after construction (`deriveHandshakeKey`). */
   secret: KeyObject
   /** The first server (the only one unless `host` is a list). */
   address: AgentAddress
@@ -93,7 +94,8 @@ export function resolveAgentOptions(input: unknown): ResolvedAgentOptions {
   const options = input as Record<string, unknown>
   rejectUnknown(options, KNOWN, 'Agent')
   if (options.host === undefined) throw new CioError(codes.INVALID_OPTION, 'The "host" option is required: where the agent server is, e.g. "tls://example.com:7788".', { details: { option: 'host' } })
-  const secret = handshakeKey(options.secret as Secret)
+  // Checked now, derived later (deriveHandshakeKey): the constructor must not block on scrypt.
+  const secret = secretKey(options.secret)
   const tls = collectTls(options, TLS_KEYS)
   const material = hasTlsMaterial(tls, true)
   const hosts: unknown[] = Array.isArray(options.host) ? options.host : [options.host]

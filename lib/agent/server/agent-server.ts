@@ -27,6 +27,7 @@ import type { Welcome } from '../protocol.js'
 import { AgentServerOwner, Phase, type AgentRecord, type ServerConnection } from './connection.js'
 import { Gate } from './admission.js'
 import { resolveServerOptions, type AgentServerOptions, type ResolvedServerOptions } from './options.js'
+import { deriveHandshakeKey } from '../handshake.js'
 import { RpcHandlers } from '../../rpc/handlers.js'
 import type { CioServer } from '../../core/server-events.js'
 import type { ClusterAgent, ClusterHost, ClusterLink } from '../../cluster/types.js'
@@ -63,8 +64,9 @@ export interface AgentServerEvents {
 function noop(): void {}
 
 /**
- * Accepts agents, starting to listen at construction. The README's Agents
- * section has the options, the protocol and examples.
+ * Accepts agents, listening once the handshake key is derived (see the
+ * constructor). The README's Agents section has the options, the protocol
+ * and examples.
  */
 export class AgentServer extends CodedEmitter<AgentServerEvents> {
   /** Plain TCP. */
@@ -101,11 +103,25 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
   readonly #cluster: ClusterLink | undefined
   /** Called when the last connection is released during `close()`. */
   #drained: (() => void) | undefined
+  /** The handshake key (scrypt of the secret), being derived off the event loop. */
+  readonly #derivation: Promise<KeyObject>
+  /** The handshake key once derived; the server listens only then, so every connection finds it set. */
+  #key: KeyObject | undefined
+  /** Settles once the key is derived (and listening started) or failed; never rejects. */
+  readonly #keyed: Promise<void>
 
-  /** Checks the options (throws `INVALID_OPTION`, `CERT_READ`), then starts listening. */
+  /**
+   * Checks the options (throws `INVALID_OPTION`, `CERT_READ`), then starts
+   * deriving the handshake key from the secret (scrypt, on libuv's
+   * threadpool: the constructor does not block) and listens once it is
+   * derived. `ready()` resolves when the server listens and can admit agents.
+   */
   constructor(options: AgentServerOptions) {
     super()
     const o = (this.#options = resolveServerOptions(options))
+    this.#derivation = deriveHandshakeKey(o.secret)
+    // Its failure is reported through ready() and `error` (below); a constructor that throws first must not leave it unhandled.
+    this.#derivation.catch(noop)
     this.#names = new NameCounter(o.nameFormat, o.store, (error) => emitError(this, error, o.log), o.storeTimeout)
     // First: a link already serving another server throws before anything is opened.
     this.#cluster = o.cluster
@@ -136,7 +152,12 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
       this.netServer.on('relisten', (attempt: number) => log(`port ${o.port} in use; listen retry ${attempt}`))
     }
     this.#heartbeat = o.heartbeatInterval > 0 ? setInterval(sweep, o.heartbeatInterval, this.#agents, o.heartbeatInterval).unref() : undefined
-    this.netServer.listen(o.port, o.host)
+    // Listening waits for the key rather than holding handshakes until it exists: no agent
+    // reaches a server that cannot answer, and no handshake deadline runs during the derivation.
+    this.#keyed = this.#derivation.then(
+      (key) => this.#onKey(key),
+      (error: unknown) => this.#onKeyFailed(error),
+    )
   }
 
   /** Resolves with the bound address once listening; rejects with `LISTEN_FAILED` (or `CLOSED`). */
@@ -312,6 +333,8 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
     await closed
     await this.#cluster?.close()
     await this.#names.idle()
+    // A derivation still running (close() right after new) ends before close() resolves: nothing is left behind.
+    await this.#keyed
   }
 
   /** Stops listening (once); resolves when the net server has closed. */
@@ -333,7 +356,8 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
       return this.server.#hooks
     }
     get secret(): KeyObject {
-      return this.server.#options.secret
+      // Set before listen(): no connection exists without it.
+      return this.server.#key as KeyObject
     }
     get handshakeTimeout(): number {
       return this.server.#options.handshakeTimeout
@@ -446,7 +470,7 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
   #makeClusterHost(): ClusterHost {
     const o = this.#options
     return {
-      secret: o.secret,
+      key: this.#derivation,
       nameFormat: o.nameFormat,
       log: o.log,
       highWater: () => this.#names.highWater(),
@@ -486,6 +510,23 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
     if (connection.record === undefined) return
     this.#options.log?.(`agent ${connection.record.name} disconnected${error === undefined ? '' : `: ${error.message}`}`)
     emitSafely(this, 'agentDisconnected', [connection.record, error], this.#options.log)
+  }
+
+  #onKey(key: KeyObject): void {
+    if (this.#closing !== undefined || this.#draining) return
+    this.#key = key
+    this.netServer.listen(this.#options.port, this.#options.host)
+  }
+
+  #onKeyFailed(cause: unknown): void {
+    if (this.#closing !== undefined || this.#draining) return
+    const { host, port } = this.#options
+    const error = new CioError(codes.LISTEN_FAILED, `The agent server cannot listen on ${host ?? '*'}:${port}: the handshake key could not be derived from the secret (${describeError(cause)}).`, {
+      cause,
+      details: { host, port },
+    })
+    this.#rejectReady(error)
+    emitError(this, error, this.#options.log)
   }
 
   #onListening(): void {

@@ -12,7 +12,7 @@ import type { ClusterLink } from '../../cluster/types.js'
 import { CioError, codes } from '../../errors.js'
 import { checkMs, checkStore, optionsWithRole, passedOptions, resolveLogger, type OptionRole } from '../options.js'
 import type { AgentLogger } from '../events.js'
-import { handshakeKey, type Secret } from '../handshake.js'
+import { secretKey, type Secret } from '../handshake.js'
 import { DEFAULT_NAME_FORMAT, parseNameFormat, type NameFormat } from '../names.js'
 import { DEFAULT_STORE_TIMEOUT, type DataStore, type StoreDoc } from '../store.js'
 import { collectTls, hasTlsMaterial, rejectUnknown } from '../tls.js'
@@ -80,7 +80,7 @@ export interface AgentServerOptions extends AgentCommonOptions, CertOptions {
 
 /** The options once checked. */
 export interface ResolvedServerOptions {
-  /** The handshake's HMAC key: scrypt(secret). */
+  /** The secret, checked; the handshake's HMAC key is derived from it after construction (`deriveHandshakeKey`). */
   secret: KeyObject
   port: number
   host: string | undefined
@@ -143,7 +143,8 @@ export function resolveServerOptions(input: unknown): ResolvedServerOptions {
   }
   const options = input as Record<string, unknown>
   rejectUnknown(options, KNOWN, 'AgentServer')
-  const secret = handshakeKey(options.secret as Secret)
+  // Checked now, derived later (deriveHandshakeKey): the constructor must not block on scrypt.
+  const secret = secretKey(options.secret)
   const { port = DEFAULT_AGENT_PORT, host, protocol, cio } = options
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) throw invalid('port', `The "port" option must be an integer from 0 to 65535, got ${String(port)}.`)
   if (host !== undefined && (typeof host !== 'string' || host === '')) throw invalid('host', 'The "host" option must be a non-empty string.')

@@ -6,7 +6,8 @@
  *     local sendTo from the same node, 1 and 64 in flight, ~100 B bodies, in
  *     alternating order over BENCH_ROUNDS rounds (default 5) of BENCH_MS
  *     (default 1000) each: calls/s, ratio, p50/p99 latency;
- *   - Redis commands and bytes per cross-node call (INFO commandstats/stats);
+ *   - Redis commands and bytes per cross-node call at 1 and 64 in flight
+ *     (INFO commandstats/stats);
  *   - sendAll to BENCH_AGENTS agents (default 10,000) spread over 3 nodes
  *     (each agent starts at a random one of the 3), against the same number
  *     on one server without a cluster: min/median/max of 5;
@@ -14,6 +15,9 @@
  *     sendTo to one of its agents is rejected, and until all its agents are
  *     reachable again on the other nodes (defaults: heartbeat 1 s, node
  *     timeout 5 s).
+ *
+ * BENCH_ONLY=sendTo runs the first part alone (cross-node against local
+ * sendTo and Redis commands per call) and skips sendAll and the kill -9.
  *
  * Every process runs on this machine's cores (2, shared with other jobs).
  *
@@ -31,6 +35,7 @@ import { median, table } from './stats.js'
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const DURATION_MS = Number(process.env.BENCH_MS ?? 1000)
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 10_000)
+const SEND_TO_ONLY = process.env.BENCH_ONLY === 'sendTo'
 const PEER = fileURLToPath(new URL('./cluster-peer.ts', import.meta.url))
 
 type Answer = Record<string, unknown>
@@ -108,62 +113,65 @@ try {
   }
   console.log(`\nsendTo from node 1, ${ROUNDS} interleaved rounds of ${DURATION_MS} ms, medians:\n`)
   console.log(table(['scenario', 'local calls/s', 'cross-node calls/s', 'cross/local (min-max)', 'local p50 / p99 ms', 'cross-node p50 / p99 ms'], rows))
-  const before = await redisTotals()
-  const measured = await n1.ask({ cmd: 'calls', name: remote, inFlight: 1, ms: DURATION_MS })
-  const after = await redisTotals()
-  const perCall = (key: 'commands' | 'bytesIn' | 'bytesOut'): string => ((after[key] - before[key]) / (measured.calls as number)).toFixed(2)
-  console.log(`\nRedis per cross-node call: ${perCall('commands')} commands (EVALSHA route + PUBLISH reply, heartbeats included), ${perCall('bytesIn')} bytes in, ${perCall('bytesOut')} bytes out`)
-
-  // ---- sendAll over 3 nodes, then kill -9 of one ----
-  const n3 = peer()
-  const p3 = (await n3.ask({ cmd: 'node', redis: redis.path, nodeName: 'n3' })).port as number
-  const hosts = [agentsHost, peer()]
-  let t0 = performance.now()
-  await Promise.all(hosts.map((host) => host.ask({ cmd: 'agents', ports: [p1, p2, p3], count: AGENTS / 2 })))
-  console.log(`\n${fmt(AGENTS)} agents connected over 3 nodes in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
-  const spread = (await n1.ask({ cmd: 'list' })).byNode as Record<string, { count: number; sample: string }>
-  console.log(`spread: ${Object.entries(spread).map(([node, { count }]) => `${node.split('~')[0]} ${fmt(count)}`).join(', ')} (2 agents for the call test included)`)
-  const clusterRounds: number[] = []
-  for (let round = 0; round < 5; round++) {
-    const answer = await n1.ask({ cmd: 'sendAll', timeout: 60_000 })
-    clusterRounds.push(answer.ms as number)
-    if (answer.answers !== AGENTS + 2) console.log(`round ${round}: ${String(answer.answers)} answers`)
+  for (const inFlight of [1, 64]) {
+    const before = await redisTotals()
+    const measured = await n1.ask({ cmd: 'calls', name: remote, inFlight, ms: DURATION_MS })
+    const after = await redisTotals()
+    const perCall = (key: 'commands' | 'bytesIn' | 'bytesOut'): string => ((after[key] - before[key]) / (measured.calls as number)).toFixed(2)
+    console.log(`${inFlight === 1 ? '\n' : ''}Redis per cross-node call, ${inFlight} in flight: ${perCall('commands')} commands as INFO commandstats counts them (heartbeats included), ${perCall('bytesIn')} bytes in, ${perCall('bytesOut')} bytes out`)
   }
-  const n3Id = Object.keys(spread).find((node) => node.startsWith('n3~')) as string
-  const pending = n1.ask({ cmd: 'sendTo', name: spread[n3Id]?.sample, action: 'slow', message: 120_000, timeout: 120_000 })
-  await new Promise((resolve) => setTimeout(resolve, 200))
-  const killedAt = Date.now()
-  n3.child.kill('SIGKILL')
-  const rejected = await pending
-  const rejectedMs = (rejected.at as number) - killedAt
-  let back = 0
-  for (let i = 0; i < 600; i++) {
-    const listed = await n1.ask({ cmd: 'list' })
-    if (listed.agents === AGENTS + 2 && !Object.keys(listed.byNode as object).includes(n3Id)) {
-      back = Date.now() - killedAt
-      break
+  if (!SEND_TO_ONLY) {
+    // ---- sendAll over 3 nodes, then kill -9 of one ----
+    const n3 = peer()
+    const p3 = (await n3.ask({ cmd: 'node', redis: redis.path, nodeName: 'n3' })).port as number
+    const hosts = [agentsHost, peer()]
+    let t0 = performance.now()
+    await Promise.all(hosts.map((host) => host.ask({ cmd: 'agents', ports: [p1, p2, p3], count: AGENTS / 2 })))
+    console.log(`\n${fmt(AGENTS)} agents connected over 3 nodes in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+    const spread = (await n1.ask({ cmd: 'list' })).byNode as Record<string, { count: number; sample: string }>
+    console.log(`spread: ${Object.entries(spread).map(([node, { count }]) => `${node.split('~')[0]} ${fmt(count)}`).join(', ')} (2 agents for the call test included)`)
+    const clusterRounds: number[] = []
+    for (let round = 0; round < 5; round++) {
+      const answer = await n1.ask({ cmd: 'sendAll', timeout: 60_000 })
+      clusterRounds.push(answer.ms as number)
+      if (answer.answers !== AGENTS + 2) console.log(`round ${round}: ${String(answer.answers)} answers`)
     }
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  await Promise.all(hosts.map((host) => host.ask({ cmd: 'closeAgents' })))
+    const n3Id = Object.keys(spread).find((node) => node.startsWith('n3~')) as string
+    const pending = n1.ask({ cmd: 'sendTo', name: spread[n3Id]?.sample, action: 'slow', message: 120_000, timeout: 120_000 })
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const killedAt = Date.now()
+    n3.child.kill('SIGKILL')
+    const rejected = await pending
+    const rejectedMs = (rejected.at as number) - killedAt
+    let back = 0
+    for (let i = 0; i < 600; i++) {
+      const listed = await n1.ask({ cmd: 'list' })
+      if (listed.agents === AGENTS + 2 && !Object.keys(listed.byNode as object).includes(n3Id)) {
+        back = Date.now() - killedAt
+        break
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    await Promise.all(hosts.map((host) => host.ask({ cmd: 'closeAgents' })))
 
-  // ---- the same sendAll on one server alone ----
-  const single = peer()
-  const ps = (await single.ask({ cmd: 'node' })).port as number
-  t0 = performance.now()
-  await Promise.all(hosts.map((host) => host.ask({ cmd: 'agents', ports: [ps], count: AGENTS / 2 })))
-  console.log(`${fmt(AGENTS)} agents connected to one server in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
-  const singleRounds: number[] = []
-  for (let round = 0; round < 5; round++) singleRounds.push((await single.ask({ cmd: 'sendAll', timeout: 60_000 })).ms as number)
-  const summary = (list: number[]): string => `${fmt(Math.min(...list))} / ${fmt(median(list))} / ${fmt(Math.max(...list))}`
-  console.log(`\nsendAll to ${fmt(AGENTS)} agents, min / median / max of 5 (ms):\n`)
-  console.log(table(['setup', 'ms', 'vs one server'], [
-    ['3 nodes, called from node 1', summary(clusterRounds), `${(median(clusterRounds) / median(singleRounds)).toFixed(2)}x`],
-    ['one server, no cluster', summary(singleRounds), '1x'],
-  ]))
-  console.log(`\nkill -9 of node 3 (${fmt(spread[n3Id]?.count ?? 0)} agents), heartbeat 1000 ms, node timeout 5000 ms:`)
-  console.log(`  pending sendTo to one of its agents rejected with ${String(rejected.code)}/${String(rejected.cause)} after ${fmt(rejectedMs)} ms`)
-  console.log(`  all its agents reachable again on nodes 1-2 after ${back === 0 ? 'more than 60 s' : `${fmt(back)} ms`}`)
+    // ---- the same sendAll on one server alone ----
+    const single = peer()
+    const ps = (await single.ask({ cmd: 'node' })).port as number
+    t0 = performance.now()
+    await Promise.all(hosts.map((host) => host.ask({ cmd: 'agents', ports: [ps], count: AGENTS / 2 })))
+    console.log(`${fmt(AGENTS)} agents connected to one server in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+    const singleRounds: number[] = []
+    for (let round = 0; round < 5; round++) singleRounds.push((await single.ask({ cmd: 'sendAll', timeout: 60_000 })).ms as number)
+    const summary = (list: number[]): string => `${fmt(Math.min(...list))} / ${fmt(median(list))} / ${fmt(Math.max(...list))}`
+    console.log(`\nsendAll to ${fmt(AGENTS)} agents, min / median / max of 5 (ms):\n`)
+    console.log(table(['setup', 'ms', 'vs one server'], [
+      ['3 nodes, called from node 1', summary(clusterRounds), `${(median(clusterRounds) / median(singleRounds)).toFixed(2)}x`],
+      ['one server, no cluster', summary(singleRounds), '1x'],
+    ]))
+    console.log(`\nkill -9 of node 3 (${fmt(spread[n3Id]?.count ?? 0)} agents), heartbeat 1000 ms, node timeout 5000 ms:`)
+    console.log(`  pending sendTo to one of its agents rejected with ${String(rejected.code)}/${String(rejected.cause)} after ${fmt(rejectedMs)} ms`)
+    console.log(`  all its agents reachable again on nodes 1-2 after ${back === 0 ? 'more than 60 s' : `${fmt(back)} ms`}`)
+  }
   console.log(`\nload average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
 } finally {
   await Promise.all(peers.map((p) => p.stop().catch(() => {})))

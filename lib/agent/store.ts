@@ -73,13 +73,23 @@ export function dropPrototypeKeys(key: string, value: unknown): unknown {
   return value
 }
 
+/**
+ * `JSON.parse` with {@link dropPrototypeKeys}, paying for the reviver (several
+ * times the parse itself) only when the text could hold such a key: JSON can
+ * spell a key's letters only literally or as `\u` escapes.
+ */
+export function parseWithoutPrototypeKeys(text: string): unknown {
+  if (text.includes('__proto__') || text.includes('constructor') || text.includes('\\u')) return JSON.parse(text, dropPrototypeKeys)
+  return JSON.parse(text)
+}
+
 function ignore(): undefined {
   return undefined
 }
 
 /** Parses stored text into a document, or says why it cannot. */
 export function parseDoc(text: string): StoreDoc {
-  const doc: unknown = JSON.parse(text, dropPrototypeKeys)
+  const doc: unknown = parseWithoutPrototypeKeys(text)
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new TypeError('the stored value is not a JSON object')
   return doc as StoreDoc
 }

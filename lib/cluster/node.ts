@@ -11,10 +11,12 @@ import { CioError, codes, describeError } from '../errors.js'
 import type { ByAgent, SendOutcome } from '../agent/calls.js'
 import { parseName } from '../agent/names.js'
 import type { ClusterEngine, FanoutTarget, RouteResult } from './engine.js'
+import { AgentLocations } from './locations.js'
 import { failureToWire, faultError, lostError, outcomeToWire } from './outcomes.js'
 import { PendingCall, PendingFanout, type AgentFailure } from './pending.js'
 import type { ClusterAgent, ClusterHost, ClusterLink, ClusterNodeInfo, ClusterStats } from './types.js'
-import { clusterKey, decodeMessage, encodeMessage, type AllMessage, type AllReplyMessage, type CallMessage, type ClusterMessage, type ReplyMessage, type WireOutcome } from './wire.js'
+import { Outbox } from './outbox.js'
+import { clusterKey, decodeMessage, encodeMessage, signJson, type AllMessage, type AllReplyMessage, type BatchMessage, type CallMessage, type ClusterMessage, type ReplyMessage, type WireOutcome } from './wire.js'
 
 /** The timing and limits of a node, checked by the engine's factory. */
 export interface ClusterNodeOptions {
@@ -31,6 +33,8 @@ const GRACE_BEATS = 2
 const RECONCILE_BEATS = 30
 /** The most a remote call keeps back so that the answering node's TIMEOUT arrives before the caller gives up. */
 const MAX_GRACE = 250
+
+function ignore(): void {}
 
 function unavailable(message: string, cause?: unknown, details: Record<string, unknown> = {}): CioError {
   return new CioError(codes.CLUSTER_UNAVAILABLE, message, { cause, details })
@@ -52,6 +56,10 @@ export class ClusterNode implements ClusterLink {
   readonly #fanouts = new Map<number, PendingFanout>()
   /** Highest call id accepted from each node: its ids only grow, so a replayed message is refused. */
   readonly #lastSeen = new Map<string, number>()
+  /** Where remote agents were last reached: a call to them is then one PUBLISH, no lookup. */
+  readonly #locations = new AgentLocations()
+  /** Calls on remembered locations and answers, sent once per turn and node. */
+  #outbox: Outbox | undefined
   /** Other live nodes, as the last heartbeat saw them. */
   #live = new Set<string>()
   #epoch: string | undefined
@@ -81,6 +89,7 @@ export class ClusterNode implements ClusterLink {
     if (this.#host !== undefined) throw new CioError(codes.INVALID_OPTION, 'This cluster link already serves an agent server: make one redisCluster() per AgentServer.', { details: { option: 'cluster' } })
     this.#host = host
     this.#key = clusterKey(host.secret)
+    this.#outbox = new Outbox((node, text) => this.#engine.publish(node, text), this.#key, this.#options.maxMessageBytes)
     const nodeName = this.#options.nodeName ?? `${hostname()}:${process.pid}`
     this.#nodeId = `${nodeName}~${randomBytes(6).toString('base64url')}`
     this.#engine.start({ nodeId: this.#nodeId, nodeName, started: Date.now(), log: host.log }, {
@@ -165,6 +174,8 @@ export class ClusterNode implements ClusterLink {
     let targets: FanoutTarget[]
     try {
       if (payload === undefined) throw new CioError(codes.INVALID_ARGUMENT, `The message of ${JSON.stringify(action)} is over the cluster's maxMessageBytes (${this.#options.maxMessageBytes}).`)
+      // What is queued leaves first: a node's ids must reach every other node in order.
+      this.#outbox?.flush()
       targets = await this.#engine.fanout(payload)
     } catch (error) {
       fanout.failAll(() => error)
@@ -207,6 +218,7 @@ export class ClusterNode implements ClusterLink {
     this.#closed = true
     clearInterval(this.#timer)
     this.#settleJoin()
+    this.#outbox?.clear()
     const reason = (name: string, node: string): CioError => lostError(codes.DISCONNECTED, `The call to agent ${name} on node ${node} ended: this agent server closed.`, codes.CLOSED, { name, node })
     for (const call of [...this.#calls.values()]) call.reject(reason(call.name, call.node ?? '?'))
     for (const fanout of [...this.#fanouts.values()]) fanout.failAll(reason)
@@ -259,27 +271,53 @@ export class ClusterNode implements ClusterLink {
 
   // ---- remote calls made here ----
 
-  #route(call: PendingCall): void {
+  /** Sends `call` to the node it was last reached on when that node is live, else looks its owner up in Redis (`useHint` false: always). */
+  #route(call: PendingCall, useHint = true): void {
     const left = Math.floor(call.remaining())
     const host = this.#host as ClusterHost
-    const payload = this.#encode({ v: 1, t: 'call', id: call.id, from: this.#nodeId as string, name: call.name, action: call.action, body: call.message, ttl: Math.max(1, left) })
-    if (payload === undefined) {
+    const outbox = this.#outbox as Outbox
+    const json = JSON.stringify({ v: 1, t: 'call', id: call.id, from: this.#nodeId as string, name: call.name, action: call.action, body: call.message, ttl: Math.max(1, left) } satisfies CallMessage)
+    if (!outbox.fits(json)) {
       call.reject(new CioError(codes.INVALID_ARGUMENT, `The message of ${JSON.stringify(call.action)} is over the cluster's maxMessageBytes (${this.#options.maxMessageBytes}).`, { details: { action: call.action, limit: this.#options.maxMessageBytes } }))
       return
     }
-    this.#engine.route(call.name, parseName(host.nameFormat, call.name) ?? 0, payload).then(
-      (result) => this.#routed(call, result),
-      (error: unknown) => call.reject(unavailable(`Cannot call ${JSON.stringify(call.action)} on agent ${call.name}: Redis cannot be reached (${describeError(error)}).`, error, { name: call.name, action: call.action, delivered: false })),
-    )
+    const failed = (error: unknown): void => call.reject(unavailable(`Cannot call ${JSON.stringify(call.action)} on agent ${call.name}: Redis cannot be reached (${describeError(error)}).`, error, { name: call.name, action: call.action, delivered: false }))
+    const hint = useHint ? this.#locations.get(call.name) : undefined
+    if (hint !== undefined && this.#live.has(hint)) {
+      call.node = hint
+      outbox.push(hint, json, { sent: (receivers) => this.#sentOnHint(call, hint, receivers), failed })
+      return
+    }
+    outbox.flush()
+    this.#engine.route(call.name, parseName(host.nameFormat, call.name) ?? 0, signJson(this.#key, json)).then((result) => this.#routed(call, result), failed)
+  }
+
+  /** Nobody listened where the agent was last seen: it may be elsewhere by now, so Redis decides (and reports a dead node). */
+  #sentOnHint(call: PendingCall, node: string, receivers: number): void {
+    if (call.settled || receivers > 0) return
+    this.#locations.forget(call.name, node)
+    call.node = undefined
+    this.#renumber(call)
+    this.#route(call, false)
+  }
+
+  /** A new id for a call sent again: the receiving node refuses ids it has seen passed. */
+  #renumber(call: PendingCall): void {
+    this.#calls.delete(call.id)
+    call.id = this.#nextId++
+    this.#calls.set(call.id, call)
   }
 
   #routed(call: PendingCall, result: RouteResult): void {
     if (call.settled) return
     const { name } = call
+    if (result.kind !== 'sent') this.#locations.forget(name, undefined)
     switch (result.kind) {
       case 'sent':
         call.node = result.node
+        if (result.receivers > 0) this.#locations.set(name, result.node)
         if (result.receivers === 0) {
+          this.#locations.forget(name, result.node)
           call.reject(lostError(codes.AGENT_NOT_CONNECTED, `The agent ${name} is not reachable: its node ${result.node} has no inbox subscriber.`, codes.NODE_LOST, { name, node: result.node, delivered: false }))
         } else if (!this.#live.has(result.node)) {
           // A node no heartbeat here has seen yet: track it, so that its loss fails this call too.
@@ -307,13 +345,13 @@ export class ClusterNode implements ClusterLink {
     }
     if ('fault' in outcome && outcome.fault !== undefined) {
       // Not delivered: the agent left that node before the call arrived; it may be elsewhere now.
-      if (outcome.fault.code === codes.AGENT_NOT_CONNECTED && !reply.delivered && !call.rerouted && call.remaining() >= 1) {
+      const left = outcome.fault.code === codes.AGENT_NOT_CONNECTED && !reply.delivered
+      if (left) this.#locations.forget(call.name, reply.node)
+      if (left && !call.rerouted && call.remaining() >= 1) {
         call.rerouted = true
         call.node = undefined
-        this.#calls.delete(call.id)
-        call.id = this.#nextId++
-        this.#calls.set(call.id, call)
-        this.#route(call)
+        this.#renumber(call)
+        this.#route(call, false)
         return true
       }
       call.reject(faultError(outcome.fault, reply.node))
@@ -387,17 +425,36 @@ export class ClusterNode implements ClusterLink {
   }
 
   #reply(to: string, message: ReplyMessage | AllReplyMessage): void {
-    let payload = this.#encode(message)
-    if (payload === undefined && message.t === 'reply') {
-      payload = this.#encode({ ...message, outcome: { ok: false, fault: { code: codes.INVALID_MESSAGE, message: `The agent's answer is over the cluster's maxMessageBytes (${this.#options.maxMessageBytes}).` } } })
+    if (this.#closed) return
+    const outbox = this.#outbox as Outbox
+    const lost = (error: unknown): void => this.#host?.log?.(`cluster: an answer to node ${to} was lost (${describeError(error)}); the caller's deadline settles it`)
+    if (message.t === 'allReply') {
+      const payload = this.#encode(message)
+      if (payload === undefined) return
+      outbox.flush()
+      this.#engine.publish(to, payload).catch(lost)
+      return
     }
-    if (payload === undefined || this.#closed) return
-    this.#engine.publish(to, payload).catch((error: unknown) => this.#host?.log?.(`cluster: an answer to node ${to} was lost (${describeError(error)}); the caller's deadline settles it`))
+    let json = JSON.stringify(message)
+    if (!outbox.fits(json)) {
+      json = JSON.stringify({ ...message, outcome: { ok: false, fault: { code: codes.INVALID_MESSAGE, message: `The agent's answer is over the cluster's maxMessageBytes (${this.#options.maxMessageBytes}).` } } } satisfies ReplyMessage)
+      if (!outbox.fits(json)) return
+    }
+    outbox.push(to, json, { sent: ignore, failed: lost })
   }
 
   #onMessage(text: string): void {
     if (this.#host === undefined || this.#closed) return
     const message = decodeMessage(this.#key, text, this.#options.maxMessageBytes)
+    if (typeof message !== 'string' && message.t === 'batch') {
+      for (const item of message.items) this.#onOne(item)
+      return
+    }
+    this.#onOne(message)
+  }
+
+  #onOne(message: Exclude<ClusterMessage, BatchMessage> | string): void {
+    const host = this.#host as ClusterHost
     let accepted: boolean
     if (typeof message === 'string') accepted = false
     else if (message.t === 'reply') accepted = this.#onReply(message)
@@ -413,7 +470,7 @@ export class ClusterNode implements ClusterLink {
     if (accepted) this.#counts.accepted++
     else {
       this.#counts.dropped++
-      this.#host.log?.(`cluster: dropped a message (${typeof message === 'string' ? message : `${message.t} ${message.id} answering nothing pending, or replayed`})`)
+      host.log?.(`cluster: dropped a message (${typeof message === 'string' ? message : `${message.t} ${message.id} answering nothing pending, or replayed`})`)
     }
   }
 
@@ -433,6 +490,7 @@ export class ClusterNode implements ClusterLink {
     if (this.#closed || !this.#up) return
     this.#up = false
     this.#wasDown = true
+    this.#locations.clear()
     const failure: AgentFailure = (name, node) => lostError(codes.DISCONNECTED, `The call to agent ${name} on node ${node} ended: this node lost its Redis inbox, so the answer could not arrive.`, codes.CLUSTER_UNAVAILABLE, { name, node })
     for (const call of [...this.#calls.values()]) call.reject(failure(call.name, call.node ?? '?'))
     for (const fanout of [...this.#fanouts.values()]) fanout.failAll(failure)
@@ -453,6 +511,7 @@ export class ClusterNode implements ClusterLink {
       if (lost) {
         this.#grace = GRACE_BEATS
         host.log?.('cluster: Redis lost its data; re-seeding the counter and re-claiming names')
+        this.#locations.clear()
         host.emit('clusterDataLost')
       } else if (this.#grace > 0) this.#grace--
       this.#track(beat.live)
@@ -487,6 +546,7 @@ export class ClusterNode implements ClusterLink {
 
   #nodeLost(node: string): void {
     this.#lastSeen.delete(node)
+    this.#locations.forgetNode(node)
     const failure: AgentFailure = (name) => lostError(codes.DISCONNECTED, `The call to agent ${name} ended: its node ${node} stopped renewing its lease.`, codes.NODE_LOST, { name, node })
     for (const call of [...this.#calls.values()]) if (call.node === node) call.reject(failure(call.name, node))
     for (const fanout of [...this.#fanouts.values()]) fanout.failNode(node, failure)

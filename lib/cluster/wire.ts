@@ -10,7 +10,7 @@
  * write to Redis still cannot call agents. Every function here is pure.
  */
 import { createHmac, hkdfSync, timingSafeEqual, type KeyObject } from 'node:crypto'
-import { dropPrototypeKeys } from '../agent/store.js'
+import { parseWithoutPrototypeKeys } from '../agent/store.js'
 import { isAgentName } from '../agent/protocol.js'
 import type { ByAgent } from '../agent/calls.js'
 import { isValidTimeout } from '../rpc/validate.js'
@@ -75,13 +75,27 @@ export interface AllReplyMessage {
   results: ByAgent<WireOutcome>
 }
 
-export type ClusterMessage = CallMessage | ReplyMessage | AllMessage | AllReplyMessage
+/**
+ * Calls and answers for one node made in the same turn of the event loop,
+ * signed once and published once. Each item is checked as if it came alone.
+ */
+export interface BatchMessage {
+  v: 1
+  t: 'batch'
+  items: Array<CallMessage | ReplyMessage>
+}
+
+export type ClusterMessage = CallMessage | ReplyMessage | AllMessage | AllReplyMessage | BatchMessage
 
 const SIGNATURE_LENGTH = 43
 const MAX_ID_LENGTH = 200
 const MAX_ACTION_LENGTH = 1024
 /** More parts than this would each be tiny: refused as nonsense. */
 const MAX_PARTS = 100_000
+/** The most items one batch may carry (a call is at least ~80 bytes, so the size limit binds first). */
+export const MAX_BATCH_ITEMS = 10_000
+/** Bytes a signed message adds to its JSON: the signature and the dot. */
+export const SIGNATURE_OVERHEAD = 44
 
 /**
  * The key that signs messages between nodes: HKDF of the handshake key,
@@ -98,9 +112,21 @@ function sign(key: Buffer, json: string): string {
 
 /** Serialises and signs a message. */
 export function encodeMessage(key: Buffer, message: ClusterMessage): string {
-  const json = JSON.stringify(message)
+  return signJson(key, JSON.stringify(message))
+}
+
+/** Signs a message already serialised. */
+export function signJson(key: Buffer, json: string): string {
   return `${sign(key, json)}.${json}`
 }
+
+/** The JSON of a {@link BatchMessage} from its items' JSON, without serialising them again. */
+export function batchJson(items: readonly string[]): string {
+  return `{"v":1,"t":"batch","items":[${items.join(',')}]}`
+}
+
+/** Bytes {@link batchJson} adds around its items, commas aside. */
+export const BATCH_OVERHEAD = batchJson([]).length
 
 /** Why a message was dropped. */
 export type DropReason = 'size' | 'signature' | 'json' | 'shape'
@@ -119,7 +145,7 @@ export function decodeMessage(key: Buffer, text: string, maxBytes: number): Clus
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'signature'
   let value: unknown
   try {
-    value = JSON.parse(json, dropPrototypeKeys)
+    value = parseWithoutPrototypeKeys(json)
   } catch {
     return 'json'
   }
@@ -162,7 +188,15 @@ function isResults(value: unknown): value is ByAgent<WireOutcome> {
   return true
 }
 
+function isBatch(value: Record<string, unknown>): boolean {
+  const items = value.items
+  if (!Array.isArray(items) || items.length === 0 || items.length > MAX_BATCH_ITEMS) return false
+  for (const item of items as unknown[]) if (!isRecord(item) || (item.t !== 'call' && item.t !== 'reply') || !isMessage(item)) return false
+  return true
+}
+
 function isMessage(value: unknown): value is ClusterMessage {
+  if (isRecord(value) && value.v === WIRE_VERSION && value.t === 'batch') return isBatch(value)
   if (!isRecord(value) || value.v !== WIRE_VERSION || !isId(value.id)) return false
   switch (value.t) {
     case 'call':

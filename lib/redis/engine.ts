@@ -168,6 +168,10 @@ export class RedisEngine implements ClusterEngine {
   }
 
   async leave(): Promise<void> {
+    // Inbox first: once Redis has confirmed, a call published here on a remembered route reaches nobody and is looked up again.
+    const inbox = this.#inbox
+    this.#subscribed = false
+    if (inbox !== undefined && inbox.status === 'ready') await inbox.unsubscribe().catch((error: unknown) => this.#log?.(`cluster: leaving the inbox failed: ${describeError(error)}`))
     await this.#run('cioLeave')
   }
 

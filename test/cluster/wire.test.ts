@@ -1,5 +1,6 @@
 import t from 'tap'
-import { clusterKey, decodeMessage, encodeMessage, type ClusterMessage } from '../../lib/cluster/wire.js'
+import { createHmac } from 'node:crypto'
+import { batchJson, clusterKey, decodeMessage, encodeMessage, signJson, type CallMessage, type ClusterMessage, type ReplyMessage } from '../../lib/cluster/wire.js'
 import { handshakeKey } from '../../lib/agent/handshake.js'
 import { failureToWire, outcomeFromWire } from '../../lib/cluster/outcomes.js'
 import { CioError, codes } from '../../lib/errors.js'
@@ -28,6 +29,30 @@ t.test('cluster wire - malformed, oversized and tampered text is refused with it
   const json = '{"v":1,"t":"call","id":1,"from":"x","name":"A1","action":"a","ttl":5,"body":{"__proto__":{"p":1}}}'
   const text = `${encodeMessage(key, call).slice(0, 43)}.${json}`
   t.equal(decodeMessage(key, text, 4096), 'signature', 'the signature covers the exact text')
+})
+
+t.test('cluster wire - a batch carries calls and answers, each checked as if alone', async (t) => {
+  const reply: ReplyMessage = { v: 1, t: 'reply', id: 3, node: 'n2~def', outcome: { ok: true, value: 1 }, delivered: true }
+  const batch = signJson(key, batchJson([JSON.stringify(call), JSON.stringify(reply)]))
+  t.same(decodeMessage(key, batch, 4096), { v: 1, t: 'batch', items: [call, reply] })
+  const signed = (items: string[]): string => signJson(key, batchJson(items))
+  t.equal(decodeMessage(key, signed([]), 4096), 'shape', 'no items')
+  t.equal(decodeMessage(key, signed([batchJson([JSON.stringify(call)])]), 4096), 'shape', 'a batch inside a batch')
+  t.equal(decodeMessage(key, signed([JSON.stringify({ v: 1, t: 'all', id: 4, from: 'x', action: 'a', ttl: 5 })]), 4096), 'shape', 'a fan-out inside a batch')
+  t.equal(decodeMessage(key, signed([JSON.stringify(call), JSON.stringify({ ...call, id: 0 })]), 4096), 'shape', 'one bad item spoils the batch')
+  t.equal(decodeMessage(key, signJson(key, '{"v":1,"t":"batch","items":{"0":{}}}'), 4096), 'shape', 'items not an array')
+})
+
+t.test('cluster wire - prototype keys are dropped however the JSON spells them', async (t) => {
+  const sign = (json: string): string => `${createHmac('sha256', key).update(json).digest('base64url')}.${json}`
+  for (const [spelling, json] of [
+    ['plain', '{"v":1,"t":"call","id":1,"from":"x","name":"A1","action":"a","ttl":5,"body":{"__proto__":{"p":1},"constructor":{"prototype":{"q":1}},"kept":1}}'],
+    ['escaped', '{"v":1,"t":"call","id":1,"from":"x","name":"A1","action":"a","ttl":5,"body":{"\\u005f_proto__":{"p":1},"c\\u006fnstructor":{"prototype":{"q":1}},"kept":1}}'],
+  ] as const) {
+    const message = decodeMessage(key, sign(json), 4096) as CallMessage
+    t.same(Object.keys(message.body as object), ['kept'], `${spelling}: only the harmless key is left`)
+    t.equal(({} as Record<string, unknown>).p, undefined, `${spelling}: Object.prototype untouched`)
+  }
 })
 
 t.test('cluster wire - outcomes: CioError as a fault with details.node, plain values unchanged', async (t) => {

@@ -16,6 +16,7 @@ import { cancelExpiry, scheduleExpiry, type DeadlineQueue, type Expirable } from
 import { runInterceptors, type HandleContext, type InterceptorSet } from './interceptors.js'
 import { enterSync, leaveSync, runsAsync, serving, type ServedCall } from './serving.js'
 import { handleChannel, outcomeCode, type CallTrace } from '../core/diagnostics.js'
+import { HandleTrace } from './handle-trace.js'
 
 /** A peer as the dispatcher sees it: its public face and the state it answers with. */
 export interface DispatchingPeer extends RpcPeerApi {
@@ -51,26 +52,32 @@ export function handleRequest(peer: DispatchingPeer, request: RpcRequest, caller
   const shared = peer._interceptors?.handle.length ?? 0
   const own = peer._ownInterceptors?.handle.length ?? 0
   // Each handler runs "inside" the call it serves (see `invoke`), so calls it makes inherit its deadline and cancellation.
-  if (shared + own === 0 && !handleChannel.hasSubscribers) run.step(undefined)
-  else startWrapped(run)
+  if (shared + own > 0) startWrapped(run)
+  else if (!handleChannel.hasSubscribers) run.step(undefined)
+  else run.traceWith(new HandleTrace(traceOf(run)))
 }
 
-/** A request through interceptors and the `cio:handle` tracing channel. */
+/** What `cio:handle` publishes for `run`. */
+function traceOf(run: RequestRun): CallTrace {
+  const peer = run.peer
+  return { action: run.action, id: run.id, meta: run.meta, agent: peer.agentName, remoteAddress: peer.socket.remoteAddress, code: undefined }
+}
+
+function stepFirst(run: RequestRun): void {
+  run.step(undefined)
+}
+
+/** A request through interceptors (and the `cio:handle` tracing channel when it has subscribers). */
 function startWrapped(run: RequestRun): void {
   const peer = run.peer
   run.track()
-  let trace: CallTrace | undefined
-  if (handleChannel.hasSubscribers) {
-    const agent = peer.agentName
-    trace = { action: run.action, id: run.id, meta: run.meta, agent, remoteAddress: peer.socket.remoteAddress, code: undefined }
-  }
+  const trace = handleChannel.hasSubscribers ? traceOf(run) : undefined
   const shared = peer._interceptors?.handle
   const own = peer._ownInterceptors?.handle
-  const intercepted = (shared?.length ?? 0) + (own?.length ?? 0) > 0
-  const inner = (): Promise<void> => (intercepted ? runInterceptors(shared, own, run as HandleContext, innerRun) : innerRun(run as HandleContext))
+  const inner = (): Promise<void> => runInterceptors(shared, own, run as HandleContext, innerRun)
   const exec = (): Promise<unknown> =>
     // Interceptors (async functions) run in the store, so calls they make inherit too; the handlers mark their own calls (see `invoke`).
-    (intercepted && peer.propagateDeadlines ? serving.run(run, inner) : inner()).then(
+    (peer.propagateDeadlines ? serving.run(run, inner) : inner()).then(
       () => {
         if (trace !== undefined) trace.code = run.cancelled ? codes.CANCELLED : 'OK'
         run.succeed(run.result)
@@ -165,6 +172,7 @@ export class RequestRun implements RpcCall, ServedCall {
   #index = 0
   #ran = false
   #tracked = false
+  #trace: HandleTrace | undefined = undefined
 
   constructor(peer: DispatchingPeer, request: RpcRequest, readonly caller: object | undefined) {
     this.peer = peer
@@ -229,6 +237,7 @@ export class RequestRun implements RpcCall, ServedCall {
     this.#state = CANCELLED
     this.#release()
     const reason = cancelledReason(this)
+    this.#trace?.failed(reason)
     this.abort(reason)
     this.inner?.reject(reason)
   }
@@ -240,9 +249,16 @@ export class RequestRun implements RpcCall, ServedCall {
   abandon(): void {
     if (this.#state !== RUNNING) return
     const reason = new CioError(codes.DRAINING, `${quote(this.action)} was abandoned: this side drained and its time ran out`, { details: { action: this.action, id: this.id } })
+    this.#trace?.failed(reason)
     this.#fault(codes.DRAINING, reason.message)
     this.abort(reason)
     this.inner?.reject(reason)
+  }
+
+  /** Runs the handlers under `cio:handle`, its events published by `trace` (no interceptors). */
+  traceWith(trace: HandleTrace): void {
+    this.#trace = trace
+    trace.run(stepFirst, this)
   }
 
   /**
@@ -363,6 +379,7 @@ export class RequestRun implements RpcCall, ServedCall {
 
   /** @internal Answers with `result`. */
   succeed(result: unknown): void {
+    this.#trace?.succeeded(result)
     if (!hasJsonForm(result, true)) {
       this.#fault(codes.INTERNAL_ERROR, `the handler of ${quote(this.action)} returned a ${typeof result}, which has no JSON form`)
       return
@@ -372,6 +389,7 @@ export class RequestRun implements RpcCall, ServedCall {
 
   /** @internal Answers with what was thrown. */
   fail(error: unknown): void {
+    this.#trace?.failed(error)
     if (error instanceof RpcFault) this.#fault(error.code, error.message)
     else if (error instanceof Error) this.#fault(codes.INTERNAL_ERROR, error.message)
     else if (!hasJsonForm(error, false)) this.#fault(codes.INTERNAL_ERROR, `the handler of ${quote(this.action)} threw a ${typeof error}, which has no JSON form`)

@@ -155,3 +155,39 @@ for (const { secure, name } of TRANSPORTS) {
     })
   }
 }
+
+t.test('tracing - cio:handle keeps TracingChannel order (start, end, [error], asyncStart, asyncEnd) with and without interceptors, and binds stores', async (t) => {
+  const handles = watch(t, 'cio:handle')
+  const calls = watch(t, 'cio:call')
+  // A subscriber's store, bound to start: it must be set while the handler runs.
+  const { AsyncLocalStorage } = await import('node:async_hooks')
+  const store = new AsyncLocalStorage<string>()
+  const channel = diagnostics.tracingChannel('cio:handle')
+  channel.start.bindStore(store, (context) => `span:${(context as CallTrace).action}`)
+  t.teardown(() => channel.start.unbindStore(store))
+  const { clientPeer, serverPeer } = await rpcPair(t, false)
+  const spans: Array<string | undefined> = []
+  serverPeer.on({
+    plain: () => spans.push(store.getStore()),
+    later: async () => {
+      await new Promise((resolve) => setImmediate(resolve))
+      spans.push(store.getStore())
+    },
+    throws: () => {
+      throw { reason: 'mine' }
+    },
+  })
+  const events = (action: string): string[] => handles.filter((s) => s.action === action).map((s) => s.event)
+  await clientPeer.call('plain')
+  t.same(calls.filter((s) => s.action === 'plain').map((s) => s.event), ['start', 'end', 'asyncStart', 'asyncEnd'], 'cio:call: the subscriber hears the outcome before the caller does')
+  await clientPeer.call('later')
+  await clientPeer.call('throws').catch(() => undefined)
+  t.same(calls.filter((s) => s.action === 'throws').map((s) => s.event), ['start', 'end', 'error', 'asyncStart', 'asyncEnd'], 'cio:call: a rejected call')
+  serverPeer.use({ handle: async (_ctx, next) => next() })
+  await clientPeer.call('plain')
+  for (let i = 0; i < 200 && events('plain').length < 8; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+  t.same(events('plain'), ['start', 'end', 'asyncStart', 'asyncEnd', 'start', 'end', 'asyncStart', 'asyncEnd'], 'a plain handler, then through an interceptor')
+  t.same(events('later'), ['start', 'end', 'asyncStart', 'asyncEnd'], 'an async handler')
+  t.same(events('throws'), ['start', 'end', 'error', 'asyncStart', 'asyncEnd'], 'a throw')
+  t.same(spans, ['span:plain', 'span:later', 'span:plain'], "the subscriber's store is set in the handler, across its awaits too")
+})

@@ -63,6 +63,7 @@ function traceOf(run: RequestRun): CallTrace {
   return { action: run.action, id: run.id, meta: run.meta, agent: peer.agentName, remoteAddress: peer.socket.remoteAddress, code: undefined }
 }
 
+/** The handlers from the first, as `HandleTrace.run` calls them. */
 function stepFirst(run: RequestRun): void {
   run.step(undefined)
 }

@@ -16,7 +16,7 @@ import { failureToWire, faultError, lostError, outcomeToWire } from './outcomes.
 import { PendingCall, PendingFanout, type AgentFailure } from './pending.js'
 import type { ClusterAgent, ClusterHost, ClusterLink, ClusterNodeInfo, ClusterStats } from './types.js'
 import { Outbox } from './outbox.js'
-import { clusterKey, decodeMessage, encodeMessage, signJson, type AllMessage, type AllReplyMessage, type BatchMessage, type CallMessage, type ClusterMessage, type ReplyMessage, type WireOutcome } from './wire.js'
+import { batchItem, clusterKey, decodeMessage, MAX_ACTION_LENGTH, encodeMessage, signJson, type AllMessage, type AllReplyMessage, type BatchMessage, type CallMessage, type ClusterMessage, type ReplyMessage, type WireOutcome } from './wire.js'
 
 /** The timing and limits of a node, checked by the engine's factory. */
 export interface ClusterNodeOptions {
@@ -35,6 +35,11 @@ const RECONCILE_BEATS = 30
 const MAX_GRACE = 250
 
 function ignore(): void {}
+
+/** Other nodes would drop such a message (and, in a batch, only it): refused before it is sent. */
+function actionTooLong(action: string, details: Record<string, unknown> = {}): CioError {
+  return new CioError(codes.INVALID_ARGUMENT, `The action ${JSON.stringify(action.slice(0, 64))}... is longer than the ${MAX_ACTION_LENGTH} characters a cluster message carries.`, { details: { ...details, limit: MAX_ACTION_LENGTH } })
+}
 
 function unavailable(message: string, cause?: unknown, details: Record<string, unknown> = {}): CioError {
   return new CioError(codes.CLUSTER_UNAVAILABLE, message, { cause, details })
@@ -156,6 +161,7 @@ export class ClusterNode implements ClusterLink {
   }
 
   sendTo(name: string, action: string, message: unknown, timeout: number): Promise<unknown> {
+    if (action.length > MAX_ACTION_LENGTH) return Promise.reject(actionTooLong(action))
     // Right after start: wait (bounded) for the first heartbeat instead of failing a call made too early.
     if (this.#joined || this.#closed) return this.#sendNow(name, action, message, timeout)
     const started = performance.now()
@@ -172,6 +178,7 @@ export class ClusterNode implements ClusterLink {
   }
 
   async sendAll(action: string, message: unknown, timeout: number, local: Promise<ByAgent<SendOutcome>>): Promise<ByAgent<SendOutcome>> {
+    if (action.length > MAX_ACTION_LENGTH) throw actionTooLong(action, { results: await local })
     if (!this.#joined && !this.#closed) {
       const started = performance.now()
       await this.#joinedOrTimeout(timeout)
@@ -457,7 +464,7 @@ export class ClusterNode implements ClusterLink {
     if (this.#host === undefined || this.#closed) return
     const message = decodeMessage(this.#key, text, this.#options.maxMessageBytes)
     if (typeof message !== 'string' && message.t === 'batch') {
-      for (const item of message.items) this.#onOne(item)
+      for (const item of message.items) this.#onOne(batchItem(item))
       return
     }
     this.#onOne(message)

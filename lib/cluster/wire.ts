@@ -82,14 +82,16 @@ export interface AllReplyMessage {
 export interface BatchMessage {
   v: 1
   t: 'batch'
-  items: Array<CallMessage | ReplyMessage>
+  /** Unchecked: see {@link batchItem}. One bad item must not cost the others their delivery. */
+  items: unknown[]
 }
 
 export type ClusterMessage = CallMessage | ReplyMessage | AllMessage | AllReplyMessage | BatchMessage
 
 const SIGNATURE_LENGTH = 43
 const MAX_ID_LENGTH = 200
-const MAX_ACTION_LENGTH = 1024
+/** Longest action a cluster message carries. */
+export const MAX_ACTION_LENGTH = 1024
 /** More parts than this would each be tiny: refused as nonsense. */
 const MAX_PARTS = 100_000
 /** The most items one batch may carry (a call is at least ~80 bytes, so the size limit binds first). */
@@ -190,9 +192,16 @@ function isResults(value: unknown): value is ByAgent<WireOutcome> {
 
 function isBatch(value: Record<string, unknown>): boolean {
   const items = value.items
-  if (!Array.isArray(items) || items.length === 0 || items.length > MAX_BATCH_ITEMS) return false
-  for (const item of items as unknown[]) if (!isRecord(item) || (item.t !== 'call' && item.t !== 'reply') || !isMessage(item)) return false
-  return true
+  return Array.isArray(items) && items.length > 0 && items.length <= MAX_BATCH_ITEMS
+}
+
+/**
+ * One item of a signed batch, checked as if it came alone: a call or a
+ * reply, else `'shape'` (dropped and counted, while the batch's other items
+ * are still delivered: the signature already says who sent them).
+ */
+export function batchItem(item: unknown): CallMessage | ReplyMessage | 'shape' {
+  return isRecord(item) && (item.t === 'call' || item.t === 'reply') && isMessage(item) ? (item as unknown as CallMessage | ReplyMessage) : 'shape'
 }
 
 function isMessage(value: unknown): value is ClusterMessage {

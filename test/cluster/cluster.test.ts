@@ -315,3 +315,18 @@ t.test('cluster - a server closed while its handshake key is derived never joins
   const error = thrown(() => new AgentServer({ secret, port: 0, host: '127.0.0.1', cluster: a.link }))
   t.equal(error.code, codes.INVALID_OPTION, 'a link already serving a server: thrown by the constructor, not later')
 })
+
+t.test('cluster - an action too long for the wire is refused at the call; the calls sent with it in the same turn are answered', async (t) => {
+  if (!needRedis(t)) return
+  const redis = await startRedis(t)
+  const [a, b] = [await startNode(t, redis.path, 'a'), await startNode(t, redis.path, 'b')]
+  const far = await clusterAgent(t, b.port)
+  t.equal(await a.server.sendTo(far.name, 'who'), far.name, 'the first call: its node is remembered')
+  const long = 'x'.repeat(1100)
+  const [good, bad] = await Promise.all([a.server.sendTo(far.name, 'who', undefined, 3000), a.server.sendTo(far.name, long, undefined, 3000).catch((e: unknown) => e as CioError)])
+  t.equal(good, far.name, 'the call sent in the same turn is answered')
+  t.equal((bad as CioError).code, codes.INVALID_ARGUMENT, 'the long action is refused at once')
+  const all = await a.server.sendAll(long, undefined, 3000).catch((e: unknown) => e as CioError)
+  t.equal((all as CioError).code, codes.INVALID_ARGUMENT, 'sendAll too')
+  t.equal(b.link.stats().dropped, 0, 'node b dropped nothing')
+})

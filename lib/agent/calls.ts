@@ -79,6 +79,16 @@ interface Waiter {
   resolve(): void
   reject(error: CioError): void
   timer: NodeJS.Timeout | undefined
+  /** Removes the waiter's abort listener, if it has one. */
+  forget: (() => void) | undefined
+}
+
+/** How a wait for the connection may end besides the connection: `limit` ms passing, `signal` aborting. */
+export interface WaitBounds {
+  limit: number
+  signal?: AbortSignal | undefined
+  /** The limit is the served call's time left: its passing is `DEADLINE_EXCEEDED`, not `TIMEOUT`. */
+  served?: boolean
 }
 
 /** Sends waiting for a handshake under way: all released together when it ends. */
@@ -86,14 +96,30 @@ export class Waiters {
   /** Made by the first wait: most agents never wait, and an empty Set still costs ~150 bytes. */
   #waiting: Set<Waiter> | undefined = undefined
 
-  /** Resolves when {@link settle} is called without an error; rejects with `TIMEOUT` after `limit` ms. */
-  wait(limit: number, action: string): Promise<void> {
+  /**
+   * Resolves when {@link settle} is called without an error; rejects with
+   * `TIMEOUT` (or `DEADLINE_EXCEEDED`, see {@link WaitBounds}) after the
+   * limit, with `ABORTED` when the signal aborts.
+   */
+  wait(bounds: WaitBounds, action: string): Promise<void> {
+    const { limit, signal } = bounds
+    if (signal?.aborted === true) return Promise.reject(new CioError(codes.ABORTED, `send ${JSON.stringify(action)} was aborted before it was sent`, { cause: signal.reason, details: { action } }))
     return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, timer: undefined }
-      waiter.timer = setTimeout(() => {
+      const waiter: Waiter = { resolve, reject, timer: undefined, forget: undefined }
+      const give = (error: CioError): void => {
+        clearTimeout(waiter.timer)
+        waiter.forget?.()
         this.#waiting?.delete(waiter)
-        reject(new CioError(codes.TIMEOUT, `send ${JSON.stringify(action)} timed out after ${limit} ms waiting for the connection to the server.`, { details: { action } }))
-      }, limit)
+        reject(error)
+      }
+      waiter.timer = setTimeout(() => give(bounds.served === true
+        ? new CioError(codes.DEADLINE_EXCEEDED, `send ${JSON.stringify(action)}: the call being served ran out of time while the agent waited for its connection.`, { details: { action } })
+        : new CioError(codes.TIMEOUT, `send ${JSON.stringify(action)} timed out after ${limit} ms waiting for the connection to the server.`, { details: { action } })), limit)
+      if (signal !== undefined) {
+        const onAbort = (): void => give(new CioError(codes.ABORTED, `send ${JSON.stringify(action)} was aborted while waiting for the connection`, { cause: signal.reason, details: { action } }))
+        signal.addEventListener('abort', onAbort, { once: true })
+        waiter.forget = () => signal.removeEventListener('abort', onAbort)
+      }
       ;(this.#waiting ??= new Set()).add(waiter)
     })
   }
@@ -105,6 +131,7 @@ export class Waiters {
     this.#waiting = undefined
     for (const waiter of waiting) {
       clearTimeout(waiter.timer)
+      waiter.forget?.()
       if (error === undefined) waiter.resolve()
       else waiter.reject(error)
     }

@@ -7,12 +7,15 @@
  * was given; A allows 5 s, B's own calls would wait 60 s.
  */
 import diagnostics from 'node:diagnostics_channel'
+import net from 'node:net'
 import t, { type Test } from 'tap'
 import { CioError, codes } from '../../lib/errors.js'
 import type { RpcPeer } from '../../lib/rpc/peer.js'
 import type { RpcPeerOptions } from '../../lib/rpc/options.js'
 import { rpcPair } from '../helpers/rpc.js'
-import { readyAgent, startServer, TRANSPORTS } from '../helpers/agents.js'
+import { readyAgent, SECRET, startServer, TRANSPORTS } from '../helpers/agents.js'
+import { listenLocal } from '../helpers/net.js'
+import { Agent } from '../../lib/agent/client/agent.js'
 
 const A_TIMEOUT = 5000
 const B_TIMEOUT = 60_000
@@ -145,4 +148,29 @@ t.test('served call - with a cio:handle subscriber, plain and async handlers sti
   })
   t.ok(inherited(plain), `plain: C was given ${Math.round(plain)} ms`)
   t.ok(inherited(awaiting), `async: C was given ${Math.round(awaiting)} ms`)
+})
+
+t.test("served call - an agent's send waiting for its connection ends with the served call: its time (DEADLINE_EXCEEDED) and its signal (ABORTED)", async (t) => {
+  // An address that accepts and never answers the handshake: the agent stays connecting.
+  const silent = net.createServer(() => {})
+  const port = await listenLocal(t, silent)
+  const agent = new Agent({ host: `tcp://127.0.0.1:${port}`, secret: SECRET, heartbeatInterval: 0, handshakeTimeout: 20_000 })
+  agent.on('error', () => {})
+  t.teardown(() => agent.close())
+  const ab = await rpcPair(t, false)
+  const outcomes: string[] = []
+  ab.serverPeer.on('relay', async (_body, call) => {
+    t.equal(call.action, 'relay')
+    await agent.send('x', null, { timeout: 10_000 }).catch((e: unknown) => outcomes.push((e as CioError).code))
+  })
+  ab.serverPeer.on('cancelled', async () => {
+    await agent.send('x', null, { timeout: 10_000 }).catch((e: unknown) => outcomes.push((e as CioError).code))
+  })
+  await ab.clientPeer.call('relay', null, { timeout: 200 }).catch(() => undefined)
+  const controller = new AbortController()
+  const cancelled = ab.clientPeer.call('cancelled', null, { timeout: 10_000, signal: controller.signal }).catch(() => undefined)
+  setTimeout(() => controller.abort(), 50)
+  await cancelled
+  for (let i = 0; i < 400 && outcomes.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.same(outcomes, [codes.DEADLINE_EXCEEDED, codes.ABORTED], 'not TIMEOUT after the send\'s own 10 s')
 })

@@ -32,7 +32,7 @@ import { DEFAULT_CALL_TIMEOUT } from '../../rpc/options.js'
 import { drainPeers, type DrainResult } from '../../rpc/peer.js'
 import { InterceptorSet, type Interceptors } from '../../rpc/interceptors.js'
 import { checkTimeout } from '../../rpc/validate.js'
-import { keepServed } from '../../rpc/serving.js'
+import { inheritedCall, keepServed, timeLeft } from '../../rpc/serving.js'
 import { DEFAULT_DRAIN_TIMEOUT } from '../options.js'
 import type { RpcPeer } from '../../rpc/peer.js'
 
@@ -455,9 +455,15 @@ export class Agent extends CodedEmitter<AgentEvents> {
     if (state === State.STOPPED) throw new CioError(codes.OFFLINE, `Cannot send ${JSON.stringify(action)}: the agent stopped${this.#stopReason === undefined ? '' : ` (${this.#stopReason.code})`}.`, { cause: this.#stopReason, details: { action } })
     if (state === State.WAITING) throw new CioError(codes.OFFLINE, `Cannot send ${JSON.stringify(action)}: the agent is offline, waiting to reconnect.`, { details: { action } })
     // STARTING or CONNECTING (READY with a reserved action was refused above): wait for the handshake.
-    const limit = timeout ?? this.#options?.timeout ?? DEFAULT_CALL_TIMEOUT
+    // Made while serving a call: the wait too ends with the served call's time and signal.
+    const served = inheritedCall(callOptions?.inheritDeadline)
+    const own = timeout ?? this.#options?.timeout ?? DEFAULT_CALL_TIMEOUT
+    const servedLeft = served === undefined ? Infinity : timeLeft(served, action)
+    const limit = Math.min(own, servedLeft)
+    const given = callOptions?.signal
+    const signal = served === undefined ? given : given === undefined ? served.signal : AbortSignal.any([given, served.signal])
     const start = performance.now()
-    await this.#waiters.wait(limit, action)
+    await this.#waiters.wait({ limit, signal, served: servedLeft < own }, action)
     const left = limit - (performance.now() - start)
     const peer = this.#peer
     if (peer === undefined) throw new CioError(codes.OFFLINE, `Cannot send ${JSON.stringify(action)}: the agent went offline.`, { details: { action } })

@@ -98,7 +98,10 @@ export class ClusterNode implements ClusterLink {
     const nodeName = this.#options.nodeName ?? `${hostname()}:${process.pid}`
     const nodeId = (this.#nodeId = `${nodeName}~${randomBytes(6).toString('base64url')}`)
     // Nothing is signed or read before the key exists; a failed derivation is the server's to report.
-    host.key.then((key) => this.#start(host, key, nodeId, nodeName), ignore)
+    host.key.then((key) => this.#start(host, key, nodeId, nodeName), ignore).catch((error: unknown) => {
+      // Starting threw (in a promise reaction, so it would otherwise be an unhandled rejection): the server hears of it as the cluster being down.
+      host.emit('clusterDown', unavailable(`The cluster link could not start: ${describeError(error)}`, error))
+    })
   }
 
   #start(host: ClusterHost, key: KeyObject, nodeId: string, nodeName: string): void {
@@ -235,7 +238,9 @@ export class ClusterNode implements ClusterLink {
     this.#closed = true
     clearInterval(this.#timer)
     this.#settleJoin()
-    this.#outbox?.clear()
+    // Answers already made leave before this node does; its own calls are settled just below.
+    this.#outbox?.dropCalls()
+    this.#outbox?.flush()
     const reason = (name: string, node: string): CioError => lostError(codes.DISCONNECTED, `The call to agent ${name} on node ${node} ended: this agent server closed.`, codes.CLOSED, { name, node })
     for (const call of [...this.#calls.values()]) call.reject(reason(call.name, call.node ?? '?'))
     for (const fanout of [...this.#fanouts.values()]) fanout.failAll(reason)
@@ -457,7 +462,7 @@ export class ClusterNode implements ClusterLink {
       json = JSON.stringify({ ...message, outcome: { ok: false, fault: { code: codes.INVALID_MESSAGE, message: `The agent's answer is over the cluster's maxMessageBytes (${this.#options.maxMessageBytes}).` } } } satisfies ReplyMessage)
       if (!outbox.fits(json)) return
     }
-    outbox.push(to, json, { sent: ignore, failed: lost })
+    outbox.push(to, json, { sent: ignore, failed: lost }, true)
   }
 
   #onMessage(text: string): void {
@@ -508,6 +513,8 @@ export class ClusterNode implements ClusterLink {
     this.#up = false
     this.#wasDown = true
     this.#locations.clear()
+    // Their callers are told below that the calls ended: none may still leave at the end of this turn.
+    this.#outbox?.dropCalls()
     const failure: AgentFailure = (name, node) => lostError(codes.DISCONNECTED, `The call to agent ${name} on node ${node} ended: this node lost its Redis inbox, so the answer could not arrive.`, codes.CLUSTER_UNAVAILABLE, { name, node })
     for (const call of [...this.#calls.values()]) call.reject(failure(call.name, call.node ?? '?'))
     for (const fanout of [...this.#fanouts.values()]) fanout.failAll(failure)

@@ -17,6 +17,8 @@ export interface Delivery {
 
 interface Item extends Delivery {
   json: string
+  /** An answer to another node's call (else a call made here). */
+  answer: boolean
 }
 
 /** Publishes signed text to a node's inbox; resolves with the subscribers reached. */
@@ -41,11 +43,11 @@ export class Outbox {
     return json.length + SIGNATURE_OVERHEAD <= this.#maxBytes && Buffer.byteLength(json) + SIGNATURE_OVERHEAD <= this.#maxBytes
   }
 
-  /** Queues a message's JSON (one that {@link fits}) for `node`; it leaves at the end of this turn. */
-  push(node: string, json: string, delivery: Delivery): void {
+  /** Queues a message's JSON (one that {@link fits}) for `node`; it leaves at the end of this turn. `answer`: an answer to another node's call. */
+  push(node: string, json: string, delivery: Delivery, answer = false): void {
     let queue = this.#queues.get(node)
     if (queue === undefined) this.#queues.set(node, (queue = []))
-    queue.push({ json, sent: delivery.sent, failed: delivery.failed })
+    queue.push({ json, sent: delivery.sent, failed: delivery.failed, answer })
     this.#scheduled ??= setImmediate(() => this.flush())
   }
 
@@ -59,11 +61,17 @@ export class Outbox {
     for (const [node, items] of queues) for (const group of this.#pack(items)) this.#send(node, group)
   }
 
-  /** Drops what is queued without sending it (the node is closing; its calls are settled there). */
-  clear(): void {
-    if (this.#scheduled !== undefined) clearImmediate(this.#scheduled)
-    this.#scheduled = undefined
-    this.#queues.clear()
+  /**
+   * Drops the queued calls, which their callers here are told have ended
+   * (the node closes, or lost its inbox): they must not reach an agent
+   * after that. Answers stay: the work was done, its caller waits for them.
+   */
+  dropCalls(): void {
+    for (const [node, items] of this.#queues) {
+      const answers = items.filter((item) => item.answer)
+      if (answers.length === 0) this.#queues.delete(node)
+      else this.#queues.set(node, answers)
+    }
   }
 
   /** Consecutive items grouped so that each group's signed batch fits the limit. */

@@ -357,7 +357,18 @@ export class RequestRun implements RpcCall, ServedCall {
   #invoke(handler: RpcCatchAll | RpcHandler, action: string | undefined): unknown {
     if (!this.peer.propagateDeadlines) return action === undefined ? (handler as RpcHandler)(this.body, this) : (handler as RpcCatchAll)(action, this.body, this)
     if (runsAsync(handler)) {
-      return action === undefined ? serving.run(this, handler as RpcHandler, this.body, this) : serving.run(this, handler as RpcCatchAll, action, this.body, this)
+      // The slot is emptied meanwhile: a plain handler that (through a
+      // synchronous dispatch) led here must not shadow this run's store.
+      const outer = enterSync(undefined)
+      let promise: unknown
+      try {
+        promise = action === undefined ? serving.run(this, handler as RpcHandler, this.body, this) : serving.run(this, handler as RpcCatchAll, action, this.body, this)
+      } catch (error) {
+        leaveSync(outer)
+        throw error
+      }
+      leaveSync(outer)
+      return promise
     }
     const outer = enterSync(this)
     let value: unknown

@@ -77,8 +77,8 @@ export function wrapsAsync<F extends object>(wrapper: F, wrapped: object): F {
   return wrapper
 }
 
-/** Puts `run` in the synchronous slot; returns what was there, for {@link leaveSync}. */
-export function enterSync(run: ServedCall): ServedCall | undefined {
+/** Puts `run` (or nothing) in the synchronous slot; returns what was there, for {@link leaveSync}. */
+export function enterSync(run: ServedCall | undefined): ServedCall | undefined {
   const outer = syncServed
   syncServed = run
   return outer

@@ -3,6 +3,7 @@ import { createHmac } from 'node:crypto'
 import { batchItem, batchJson, clusterKey, decodeMessage, encodeMessage, signJson, type CallMessage, type ClusterMessage, type ReplyMessage } from '../../lib/cluster/wire.js'
 import { handshakeKey } from '../../lib/agent/handshake.js'
 import { failureToWire, outcomeFromWire } from '../../lib/cluster/outcomes.js'
+import { Outbox } from '../../lib/cluster/outbox.js'
 import { CioError, codes } from '../../lib/errors.js'
 
 const key = clusterKey(handshakeKey('a secret of sixteen+ bytes'))
@@ -69,4 +70,22 @@ t.test('cluster wire - outcomes: CioError as a fault with details.node, plain va
   circular.self = circular
   const safe = failureToWire(new CioError(codes.TIMEOUT, 'x', { details: circular }))
   t.same(safe, { ok: false, fault: { code: codes.TIMEOUT, message: 'x' } }, 'details that do not survive JSON are left out')
+})
+
+t.test('cluster outbox - dropCalls keeps the answers queued (they leave), drops the calls', async (t) => {
+  const sent: Array<[string, string]> = []
+  const outbox = new Outbox(async (node, text) => {
+    sent.push([node, text])
+    return 1
+  }, key, 4096)
+  const reply: ReplyMessage = { v: 1, t: 'reply', id: 3, node: 'n2~def', outcome: { ok: true, value: 1 }, delivered: true }
+  const none = { sent() {}, failed() {} }
+  outbox.push('n2', JSON.stringify(call), none)
+  outbox.push('n2', JSON.stringify(reply), none, true)
+  outbox.push('n3', JSON.stringify({ ...call, id: 8 }), none)
+  outbox.dropCalls()
+  outbox.flush()
+  t.equal(sent.length, 1, 'one message: n3 had only a call')
+  t.equal(sent[0]?.[0], 'n2')
+  t.same(decodeMessage(key, sent[0]?.[1] ?? '', 4096), reply, 'the answer, alone')
 })

@@ -172,5 +172,8 @@ t.test("served call - an agent's send waiting for its connection ends with the s
   setTimeout(() => controller.abort(), 50)
   await cancelled
   for (let i = 0; i < 400 && outcomes.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10))
-  t.same(outcomes, [codes.DEADLINE_EXCEEDED, codes.ABORTED], 'not TIMEOUT after the send\'s own 10 s')
+  // At the deadline the wait's own timer (DEADLINE_EXCEEDED) and the caller's cancel (ABORTED) race: either ends it, never the send's 10 s.
+  t.equal(outcomes.length, 2)
+  t.ok(outcomes[0] === codes.DEADLINE_EXCEEDED || outcomes[0] === codes.ABORTED, `the served call's deadline: ${outcomes[0]}`)
+  t.equal(outcomes[1], codes.ABORTED, "the served call's cancel")
 })

@@ -305,9 +305,15 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
   }
 
   #clusterSendAll(cluster: ClusterLink, action: string, message: unknown, options: CallOptions | undefined): Promise<ByAgent<SendOutcome>> {
-    const local = callAll(this.#readyConnections(), action, message, options)
     // Agents on other nodes: the timeout travels (cut to what a served call has left), the rest of the call options stay here.
-    return cluster.sendAll(action, message, clusterTimeout(options, this.#options.timeout, action), local)
+    let timeout: number
+    try {
+      timeout = clusterTimeout(options, this.#options.timeout, action)
+    } catch {
+      // The served call has no time left: every local call says so (DEADLINE_EXCEEDED), and no other node is asked.
+      return callAll(this.#readyConnections(), action, message, options)
+    }
+    return cluster.sendAll(action, message, timeout, callAll(this.#readyConnections(), action, message, options))
   }
 
   /**
@@ -515,7 +521,12 @@ export class AgentServer extends CodedEmitter<AgentServerEvents> {
   #onKey(key: KeyObject): void {
     if (this.#closing !== undefined || this.#draining) return
     this.#key = key
-    this.netServer.listen(this.#options.port, this.#options.host)
+    // In a promise reaction now, not the constructor: a synchronous throw (a netServer already listening) must reach ready() and 'error', not the process.
+    try {
+      this.netServer.listen(this.#options.port, this.#options.host)
+    } catch (error) {
+      this.#onServerError(error instanceof Error ? error : new Error(String(error)))
+    }
   }
 
   #onKeyFailed(cause: unknown): void {

@@ -81,6 +81,17 @@ export const admittedChannel = diagnostics.channel(channelNames.admitted)
 export const refusedChannel = diagnostics.channel(channelNames.refused)
 export const protocolErrorChannel = diagnostics.channel(channelNames.protocolError)
 
+/**
+ * The events of a settled call, in `tracePromise`'s order: `error` when it
+ * failed, then `asyncStart` and `asyncEnd`. For the two places that publish
+ * a TracingChannel's events by hand (see handle-trace.ts and peer.ts).
+ */
+export function publishSettled(channel: diagnostics.TracingChannel<CallTrace>, context: CallTrace, failed: boolean): void {
+  if (failed) channel.error.publish(context)
+  channel.asyncStart.publish(context)
+  channel.asyncEnd.publish(context)
+}
+
 /** The outcome code of a call that failed with `error`. */
 export function outcomeCode(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code

@@ -5,7 +5,7 @@
  * after the synchronous part, then error / asyncStart / asyncEnd), without
  * the three promises it would wrap around a handler that answers at once.
  */
-import { handleChannel, outcomeCode, type CallTrace } from '../core/diagnostics.js'
+import { handleChannel, outcomeCode, publishSettled, type CallTrace } from '../core/diagnostics.js'
 
 export class HandleTrace {
   /** True until `end` is published: an outcome reached before it waits. */
@@ -46,9 +46,7 @@ export class HandleTrace {
   }
 
   #publish(): void {
-    if (this.#failed) handleChannel.error.publish(this.context)
-    handleChannel.asyncStart.publish(this.context)
-    handleChannel.asyncEnd.publish(this.context)
+    publishSettled(handleChannel, this.context, this.#failed)
   }
 }
 

@@ -15,9 +15,9 @@ import { checkAction, checkTimeout } from './validate.js'
 import { kPeer } from '../core/symbols.js'
 import type { CallOptions, RpcPeerApi } from './types.js'
 import { checkMeta, copyMeta, EMPTY_META, isEmptyMeta, metaProblem, type RpcMeta } from './meta.js'
-import { inheritedCall, keepServed, timeLeft } from './serving.js'
+import { inheritedCall, keepServed, timeLeft, withServedSignal } from './serving.js'
 import { InterceptorSet, runInterceptors, type CallContext, type Interceptors } from './interceptors.js'
-import { callChannel, outcomeCode, type CallTrace } from '../core/diagnostics.js'
+import { callChannel, outcomeCode, publishSettled, type CallTrace } from '../core/diagnostics.js'
 
 
 interface SocketWithPeer extends Socket {
@@ -337,15 +337,12 @@ function tracedCall<T>(run: () => Promise<T>, trace: CallTrace): Promise<T> {
     (result) => {
       trace.result = result
       trace.code = 'OK'
-      callChannel.asyncStart.publish(trace)
-      callChannel.asyncEnd.publish(trace)
+      publishSettled(callChannel, trace, false)
     },
     (error: unknown) => {
       trace.error = error
       trace.code = outcomeCode(error)
-      callChannel.error.publish(trace)
-      callChannel.asyncStart.publish(trace)
-      callChannel.asyncEnd.publish(trace)
+      publishSettled(callChannel, trace, true)
     },
   )
   return promise
@@ -380,7 +377,7 @@ async function callCore<T>(
   if (served !== undefined) {
     const left = timeLeft(served, action)
     if (left < timeout) timeout = left
-    signal = signal === undefined ? served.signal : AbortSignal.any([signal, served.signal])
+    signal = withServedSignal(signal, served)
   }
   if (signal?.aborted === true) throw new CioError(codes.ABORTED, `call ${action} was aborted before it was sent`, { cause: signal.reason, details: { action } })
   // JSON.stringify would silently drop such a body from the request.

@@ -63,6 +63,11 @@ export function timeLeft(served: ServedCall, action: string): number {
   return left
 }
 
+/** `given`, made to abort also when the served call's signal does. */
+export function withServedSignal(given: AbortSignal | undefined, served: ServedCall): AbortSignal {
+  return given === undefined ? served.signal : AbortSignal.any([given, served.signal])
+}
+
 /** Marks a wrapper (an agent hook's adapter) as running an async function. */
 const RUNS_ASYNC = Symbol('cio.rpc.runsAsync')
 

@@ -32,7 +32,7 @@ import { DEFAULT_CALL_TIMEOUT } from '../../rpc/options.js'
 import { drainPeers, type DrainResult } from '../../rpc/peer.js'
 import { InterceptorSet, type Interceptors } from '../../rpc/interceptors.js'
 import { checkTimeout } from '../../rpc/validate.js'
-import { inheritedCall, keepServed, timeLeft } from '../../rpc/serving.js'
+import { inheritedCall, keepServed, timeLeft, withServedSignal } from '../../rpc/serving.js'
 import { DEFAULT_DRAIN_TIMEOUT } from '../options.js'
 import type { RpcPeer } from '../../rpc/peer.js'
 
@@ -461,7 +461,7 @@ export class Agent extends CodedEmitter<AgentEvents> {
     const servedLeft = served === undefined ? Infinity : timeLeft(served, action)
     const limit = Math.min(own, servedLeft)
     const given = callOptions?.signal
-    const signal = served === undefined ? given : given === undefined ? served.signal : AbortSignal.any([given, served.signal])
+    const signal = served === undefined ? given : withServedSignal(given, served)
     const start = performance.now()
     await this.#waiters.wait({ limit, signal, served: servedLeft < own }, action)
     const left = limit - (performance.now() - start)
